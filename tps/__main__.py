@@ -1,0 +1,5 @@
+import sys
+
+from tps.cli import main
+
+sys.exit(main())
