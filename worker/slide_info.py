@@ -1,0 +1,15 @@
+"""What the worker reports about a slide. No PHI: no label, macro, filename or dates."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SlideInfo:
+    path: Path
+    sha256: str
+    width: int  # level-0 pixels
+    height: int
+    mpp: float  # level-0 microns per pixel, after any --mpp override
+    vendor: str
