@@ -7,7 +7,15 @@ import sys
 
 # Packages that contribute subcommands. A package missing from an install (e.g. no torch for
 # model/) must not break the rest of the command.
-SUBCOMMAND_MODULES = ("synth.cli", "model.cli", "worker.cli", "service.cli", "tps.serve")
+SUBCOMMAND_MODULES = (
+    "synth.cli",
+    "model.cli",
+    "model.evaluate_cli",
+    "worker.cli",
+    "worker.celery_cli",
+    "service.cli",
+    "tps.serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
