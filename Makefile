@@ -3,19 +3,25 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve test compose-test
+.PHONY: setup setup-dev serve test
 
-$(BIN)/tps: pyproject.toml
+# Serving needs no torch; only training and the model tests do.
+$(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[train,dev]'
-	touch $(BIN)/tps
+	touch $@
 
-setup: $(BIN)/tps
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 serve: setup
 	$(BIN)/tps serve --host 127.0.0.1 --port 8000
 
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest
