@@ -1,0 +1,49 @@
+"""The one decode from raw model outputs to cells, used by every caller of the model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DecodedCells:
+    """Cells of one image, in that image's pixel frame (pixel (i, j) has its centre at (i, j))."""
+
+    xy: np.ndarray  # (K, 2) float64, x right, y down
+    cls: np.ndarray  # (K,) int16, index into the model's `classes`
+    p_obj: np.ndarray  # (K,) float32
+    p_class: np.ndarray  # (K,) float32, the probability of the chosen class
+
+    def __len__(self) -> int:
+        return len(self.cls)
+
+    @classmethod
+    def empty(cls) -> DecodedCells:
+        return cls(np.zeros((0, 2)), np.zeros(0, np.int16), np.zeros(0, np.float32),
+                   np.zeros(0, np.float32))
+
+    def select(self, keep: np.ndarray) -> DecodedCells:
+        return DecodedCells(self.xy[keep], self.cls[keep], self.p_obj[keep], self.p_class[keep])
+
+
+def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
+           threshold: float) -> DecodedCells:
+    """Keep anchors with p_obj >= threshold; class = argmax p_class, reported with its value.
+
+    points (A, 2), p_obj (A,), p_class (A, C), all for one image.
+    """
+    if points.ndim != 2 or points.shape[1] != 2 or p_obj.shape != points.shape[:1] \
+            or p_class.ndim != 2 or p_class.shape[0] != points.shape[0]:
+        raise ValueError(
+            f"model outputs do not fit the contract: points {points.shape}, "
+            f"p_obj {p_obj.shape}, p_class {p_class.shape}")
+    keep = p_obj >= threshold  # (A,)
+    kept_class = p_class[keep]  # (K, C)
+    cls = kept_class.argmax(axis=1)  # (K,)
+    return DecodedCells(
+        xy=points[keep].astype(np.float64),
+        cls=cls.astype(np.int16),
+        p_obj=p_obj[keep].astype(np.float32),
+        p_class=kept_class[np.arange(len(cls)), cls].astype(np.float32),
+    )
