@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.marker_model import build_marker_model
+from worker.errors import ModelError
+from worker.inference import CPU, get_runner
+from worker.region_detect import detect_region
+
+TISSUE = (200, 150, 180)
+
+
+@pytest.fixture(scope="module")
+def marker_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_marker_model(tmp_path_factory.mktemp("model") / "markers.onnx")
+
+
+def test_runner_is_cached_and_reports_its_provider(marker_model: Path) -> None:
+    runner = get_runner(marker_model)
+    assert get_runner(marker_model) is runner
+    assert runner.provider in runner.session.get_providers()
+    assert runner.provider == CPU or runner.provider == "CUDAExecutionProvider"
+
+
+def test_marker_model_outputs_follow_the_contract(marker_model: Path) -> None:
+    batch = np.full((2, 3, 64, 96), 255, np.float32)
+    points, p_obj, p_class = get_runner(marker_model).run(batch)
+    anchors = (64 // 16) * (96 // 16)
+    assert points.shape == (2, anchors, 2) and p_obj.shape == (2, anchors)
+    assert p_class.shape == (2, anchors, 4)
+    np.testing.assert_allclose(p_class.sum(axis=2), 1.0, rtol=1e-5)
+    assert (p_obj == 0).all()
+    # Empty blocks report their centre: first block (8, 8), second (24, 8).
+    np.testing.assert_array_equal(points[0, :2], [[8, 8], [24, 8]])
+
+
+def test_marker_model_finds_each_marker_exactly(marker_model: Path) -> None:
+    image = np.full((64, 96, 3), TISSUE, np.uint8)
+    truth = {(37, 20): 0, (11, 5): 1, (90, 59): 2, (52, 44): 3}
+    colours = [(255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 0)]
+    for (x, y), cls in truth.items():
+        image[y - 1:y + 2, x - 1:x + 2] = colours[cls]
+    cells = detect_region(marker_model, image, image_mpp=0.5)
+    found = {(int(x), int(y)): int(c) for (x, y), c in zip(cells.xy, cells.cls)}
+    assert found == truth
+    np.testing.assert_array_equal(cells.xy, np.round(cells.xy))
+
+
+def test_region_not_a_multiple_of_32_drops_nothing_and_invents_nothing(marker_model: Path) -> None:
+    image = np.full((50, 70, 3), TISSUE, np.uint8)
+    image[44:47, 67:70] = (255, 0, 0)  # marker at (68, 45), close to both padded edges
+    cells = detect_region(marker_model, image, image_mpp=0.5)
+    np.testing.assert_array_equal(cells.xy, [[68, 45]])
+
+
+def test_threshold_override_is_used(marker_model: Path) -> None:
+    image = np.full((32, 32, 3), TISSUE, np.uint8)
+    image[7:10, 7:10] = (255, 0, 0)
+    assert len(detect_region(marker_model, image, 0.5, threshold=1.5)) == 0
+    assert len(detect_region(marker_model, image, 0.5, threshold=1.0)) == 1
+
+
+def test_missing_or_broken_model_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        get_runner(tmp_path / "absent.onnx")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not an onnx file")
+    with pytest.raises(ModelError):
+        get_runner(broken)
