@@ -1,0 +1,132 @@
+"""Every hyper-parameter of the point model in one dataclass, saved inside each checkpoint.
+
+Defaults are the paper's settings (Shui et al., MICCAI 2022). The ablation rows are configs:
+baseline = `pfa=False, independent_cls=False`; +PFA = `pfa=True, independent_cls=False`;
++PFA+IC = the default; CE versus GCE = `cls_loss="ce"` or `q` in 0.1..0.9.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+CANONICAL_CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
+PAPER_OFFSETS = ((0.0, 0.0), (-8.0, -8.0), (-8.0, 8.0), (8.0, 8.0), (8.0, -8.0))
+
+
+class ConfigError(ValueError):
+    """A config value or override that cannot be used."""
+
+
+@dataclass
+class TrainConfig:
+    # identity, written into the exported model
+    name: str = "pdl1-point"
+    version: str = "0.1.0"
+    # network
+    backbone: str = "vgg16_bn"  # "vgg16_bn" (paper) or "small" (CPU-friendly)
+    backbone_weights: str = ""  # local torchvision vgg16_bn state dict; never downloaded
+    pfa: bool = True  # pyramidal feature aggregation
+    independent_cls: bool = True  # IC: separate detection and classification heads
+    head_channels: int = 256
+    # regression outputs are multiplied by this so that a unit-scale conv output spans a
+    # quarter of the anchor stride; the paper's eq. 1 is unchanged (x^ = x + dx)
+    offset_scale: float = 8.0
+    # anchors: one set of offsets per stride x stride region, around the region centre
+    stride: int = 32
+    anchor_offsets: tuple[tuple[float, float], ...] = PAPER_OFFSETS
+    # classes
+    classes: tuple[str, ...] = CANONICAL_CLASSES
+    tumor_pos: tuple[str, ...] = ("tumor_pos",)
+    tumor_neg: tuple[str, ...] = ("tumor_neg",)
+    mpp: float = 0.5
+    threshold: float = 0.5
+    # matching and losses
+    alpha: float = 0.05  # eq. 2: weight of the distance in the matching cost
+    beta: float = 0.6  # eq. 4: weight of negatives in the detection loss
+    cls_loss: str = "gce"  # "gce" (eq. 5-6) or "ce"
+    q: float = 0.4
+    gamma: float = 0.1
+    class_weights: tuple[float, ...] = ()  # for cls_loss="ce"; empty = all ones
+    lambda_reg: float = 2e-3  # eq. 7
+    # optimisation
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    batch_size: int = 8
+    crop_size: int = 256
+    epochs: int = 100
+    seed: int = 0
+    num_workers: int = 0
+    log_every: int = 10  # steps
+    checkpoint_every: int = 200  # steps; a checkpoint is also written after every epoch
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes for the summary
+
+    def __post_init__(self) -> None:
+        self.anchor_offsets = tuple((float(x), float(y)) for x, y in self.anchor_offsets)
+        self.classes = tuple(self.classes)
+        self.tumor_pos = tuple(self.tumor_pos)
+        self.tumor_neg = tuple(self.tumor_neg)
+        self.class_weights = tuple(float(w) for w in self.class_weights)
+        self.validate()
+
+    def validate(self) -> None:
+        if self.backbone not in ("vgg16_bn", "small"):
+            raise ConfigError(f"backbone must be 'vgg16_bn' or 'small', not {self.backbone!r}")
+        if self.cls_loss not in ("gce", "ce"):
+            raise ConfigError(f"cls_loss must be 'gce' or 'ce', not {self.cls_loss!r}")
+        if not 0.0 < self.q <= 1.0:
+            raise ConfigError(f"q must be in (0, 1], not {self.q}")
+        if self.stride != 32:
+            raise ConfigError("both backbones end at stride 32; other strides are not built")
+        unknown = [c for c in self.tumor_pos + self.tumor_neg if c not in self.classes]
+        if unknown:
+            raise ConfigError(f"tumour classes not among the classes: {unknown}")
+        if self.class_weights and len(self.class_weights) != len(self.classes):
+            raise ConfigError("class_weights needs one weight per class")
+        if self.crop_size % self.stride:
+            raise ConfigError(f"crop_size must be a multiple of the stride {self.stride}")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_anchors(self) -> int:
+        """Anchor points per stride x stride region."""
+        return len(self.anchor_offsets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {unknown}")
+        return cls(**data)
+
+    def with_overrides(self, overrides: dict[str, str]) -> TrainConfig:
+        """Apply `key=value` strings; values are JSON when they parse, plain strings otherwise."""
+        data = self.to_dict()
+        for key, raw in overrides.items():
+            if key not in data:
+                raise ConfigError(f"unknown config key {key!r}")
+            try:
+                data[key] = json.loads(raw)
+            except json.JSONDecodeError:
+                data[key] = raw
+        return TrainConfig.from_dict(data)
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """`"lr=3e-4;epochs=5"` -> {"lr": "3e-4", "epochs": "5"}. `;` separates, as values may hold commas."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r} is not key=value")
+        pairs[key.strip()] = value.strip()
+    return pairs

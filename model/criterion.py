@@ -1,0 +1,97 @@
+"""The losses of eq. 3-7, as small functions, and the criterion that weights them into a total.
+
+The total is built from the very dict of terms that is returned, each weighted by name, so a
+term cannot be computed and then silently left out (P2PNet's regression loss never trained
+because of a misspelt key).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from model.config import TrainConfig
+from model.matcher import Match
+
+
+def regression_loss(points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
+    """Eq. 3: mean over the N matched pairs of ||p_i - p*_i||^2. points, targets (N, 2)."""
+    squared = ((points - target_points) ** 2).sum(dim=-1)  # (N,)
+    return squared.sum() / max(points.shape[0], 1)
+
+
+def detection_loss(det_logits: torch.Tensor, positive: torch.Tensor, beta: float) -> torch.Tensor:
+    """Eq. 4: -(1/M) [sum_pos log p_obj + beta * sum_neg log p_bkg]. det_logits (M, 2) [bkg, obj],
+    positive (M,) bool."""
+    log_p = det_logits.log_softmax(dim=-1)  # (M, 2)
+    per_proposal = torch.where(positive, log_p[:, 1], beta * log_p[:, 0])  # (M,)
+    return -per_proposal.sum() / det_logits.shape[0]
+
+
+def gce_loss(cls_logits: torch.Tensor, labels: torch.Tensor, q: float,
+             gamma: float) -> torch.Tensor:
+    """Eq. 5-6: sum over matched proposals of (1 - p_c^q) / q + gamma * ||p||_2.
+
+    cls_logits (N, C), labels (N,). Tends to cross entropy (plus the gamma term) as q -> 0.
+    """
+    p = cls_logits.softmax(dim=-1)  # (N, C)
+    p_true = p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N,)
+    return ((1.0 - p_true.pow(q)) / q + gamma * p.norm(dim=-1)).sum()
+
+
+def ce_loss(cls_logits: torch.Tensor, labels: torch.Tensor,
+            class_weights: torch.Tensor | None) -> torch.Tensor:
+    """Weighted cross entropy, summed over matched proposals like GCE. (N, C), (N,)."""
+    return F.cross_entropy(cls_logits, labels, weight=class_weights, reduction="sum")
+
+
+def joint_loss(joint_logits: torch.Tensor, classes: torch.Tensor, beta: float) -> torch.Tensor:
+    """Baseline (no IC): one (C + 1)-way cross entropy over all M proposals, the last class being
+    background, negatives weighted by beta. joint_logits (M, C + 1), classes (M,) with C = bkg."""
+    background = joint_logits.shape[-1] - 1
+    log_p = joint_logits.log_softmax(dim=-1).gather(1, classes.unsqueeze(1)).squeeze(1)  # (M,)
+    weight = torch.where(classes == background, beta, 1.0)  # (M,)
+    return -(weight * log_p).sum() / joint_logits.shape[0]
+
+
+class PointCriterion:
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.weights = {"loss_reg": config.lambda_reg, "loss_det": 1.0, "loss_cls": 1.0}
+
+    def terms(self, outputs: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]],
+              matches: list[Match]) -> dict[str, torch.Tensor]:
+        points = outputs["points"]  # (B, M, 2)
+        batch, m = points.shape[:2]
+        batch_idx = torch.cat([torch.full_like(src, b) for b, (src, _) in enumerate(matches)])
+        src_idx = torch.cat([src for src, _ in matches])  # (N_total,)
+        target_points = torch.cat([t["points"][tgt] for t, (_, tgt) in zip(targets, matches)])
+        target_labels = torch.cat([t["labels"][tgt] for t, (_, tgt) in zip(targets, matches)])
+        positive = torch.zeros(batch, m, dtype=torch.bool, device=points.device)
+        positive[batch_idx, src_idx] = True
+
+        terms = {"loss_reg": regression_loss(points[batch_idx, src_idx],
+                                             target_points.to(points.dtype))}
+        if "det_logits" in outputs:
+            terms["loss_det"] = detection_loss(outputs["det_logits"].reshape(batch * m, 2),
+                                               positive.reshape(-1), self.config.beta)
+            terms["loss_cls"] = self._classification(outputs["cls_logits"][batch_idx, src_idx],
+                                                     target_labels)
+        else:
+            joint = outputs["joint_logits"]  # (B, M, C + 1)
+            classes = torch.full((batch, m), joint.shape[-1] - 1, dtype=torch.long,
+                                 device=points.device)
+            classes[batch_idx, src_idx] = target_labels
+            terms["loss_det"] = joint_loss(joint.reshape(batch * m, -1), classes.reshape(-1),
+                                           self.config.beta)
+        return terms
+
+    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Eq. 7: lambda * L_reg + L_det + L_cls; an unknown term name is an error, not a skip."""
+        return torch.stack([self.weights[name] * value for name, value in terms.items()]).sum()
+
+    def _classification(self, cls_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.cls_loss == "gce":
+            return gce_loss(cls_logits, labels, self.config.q, self.config.gamma)
+        weights = (torch.tensor(self.config.class_weights, device=cls_logits.device)
+                   if self.config.class_weights else None)
+        return ce_loss(cls_logits, labels, weights)

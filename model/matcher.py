@@ -1,0 +1,51 @@
+"""Hungarian matching of proposals to annotated points, per image (eq. 2).
+
+E_ij = alpha * ||p_i - p*_j||_2 - p_obj_i - p_class_i[c*_j]. Every annotated point gets one
+proposal, so M >= N must hold; proposals left over are negatives.
+"""
+from __future__ import annotations
+
+import torch
+from scipy.optimize import linear_sum_assignment
+
+
+class TooFewProposalsError(ValueError):
+    """An image has more annotated points than the model has proposals (anchor points)."""
+
+
+Match = tuple[torch.Tensor, torch.Tensor]  # (proposal indices (N,), target indices (N,)), long
+
+
+def matching_cost(points: torch.Tensor, p_obj: torch.Tensor, p_class: torch.Tensor,
+                  target_points: torch.Tensor, target_labels: torch.Tensor,
+                  alpha: float) -> torch.Tensor:
+    """points (M, 2), p_obj (M,), p_class (M, C), target_points (N, 2), labels (N,) -> (M, N)."""
+    distance = torch.cdist(points, target_points.to(points.dtype))  # (M, N)
+    return alpha * distance - p_obj.unsqueeze(1) - p_class[:, target_labels]  # (M, N)
+
+
+@torch.no_grad()
+def match_image(points: torch.Tensor, p_obj: torch.Tensor, p_class: torch.Tensor,
+                target_points: torch.Tensor, target_labels: torch.Tensor,
+                alpha: float) -> Match:
+    m, n = points.shape[0], target_points.shape[0]
+    empty = torch.zeros(0, dtype=torch.long, device=points.device)
+    if n == 0:
+        return empty, empty.clone()
+    if m < n:
+        raise TooFewProposalsError(
+            f"{n} annotated points but only {m} proposals; use a larger input or more anchors "
+            "per region (annotated points are never dropped)")
+    cost = matching_cost(points, p_obj, p_class, target_points, target_labels, alpha)
+    rows, cols = linear_sum_assignment(cost.detach().cpu().float().numpy())
+    return (torch.as_tensor(rows, dtype=torch.long, device=points.device),
+            torch.as_tensor(cols, dtype=torch.long, device=points.device))
+
+
+def match_batch(outputs: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]],
+                alpha: float) -> list[Match]:
+    """outputs: points (B, M, 2), p_obj (B, M), p_class (B, M, C); targets[b]: points (N_b, 2),
+    labels (N_b,). Returns one (proposal indices, target indices) pair per image."""
+    return [match_image(outputs["points"][b], outputs["p_obj"][b], outputs["p_class"][b],
+                        target["points"], target["labels"], alpha)
+            for b, target in enumerate(targets)]
