@@ -1,0 +1,28 @@
+"""The FastAPI application, built from settings and a dispatcher (nothing at import time)."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from service import routes_batches, routes_health, routes_jobs, routes_slides
+from service.db import init_db, make_engine, make_session_factory
+from service.deps import ServiceState
+from service.dispatch import Dispatcher
+from service.errors import install_error_handlers
+from service.metrics import ServiceMetrics
+from service.settings import Settings
+
+
+def create_app(settings: Settings, dispatcher: Dispatcher) -> FastAPI:
+    for folder in (settings.data_dir, settings.slides_dir, settings.results_dir,
+                   settings.incoming_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    init_db(engine)
+    app = FastAPI(title="PD-L1 TPS service", version="1")
+    app.state.tps = ServiceState(settings, engine, make_session_factory(engine), dispatcher)
+    app.state.metrics = ServiceMetrics(engine)
+    app.middleware("http")(app.state.metrics.count_request)
+    install_error_handlers(app)
+    for module in (routes_slides, routes_jobs, routes_batches, routes_health):
+        app.include_router(module.router)
+    return app

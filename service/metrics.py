@@ -1,0 +1,69 @@
+"""Prometheus metrics. Job figures are read from the database at scrape time, because in
+broker mode the jobs run in other processes; the database is the one place that sees them all."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.db import JOB_STATES, Job, utcnow
+
+WAIT_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
+SCORING_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 3 * 3600.0)
+WINDOW_S = 24 * 3600  # histograms cover jobs finished in the last day
+
+
+def _histogram(name: str, doc: str, values: list[float],
+               buckets: tuple[float, ...]) -> HistogramMetricFamily:
+    cumulative = [(str(b), sum(1 for v in values if v <= b)) for b in buckets]
+    cumulative.append(("+Inf", len(values)))
+    return HistogramMetricFamily(name, doc, buckets=cumulative, sum_value=sum(values))
+
+
+class JobCollector(Collector):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        by_state = GaugeMetricFamily("tps_jobs", "Jobs by state", labels=["state"])
+        since = utcnow().timestamp() - WINDOW_S
+        with self._engine.connect() as conn:
+            counts = dict(conn.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+            rows = conn.execute(
+                select(Job.queued_at, Job.started_at, Job.finished_at)
+                .where(Job.state == "succeeded", Job.started_at.is_not(None))
+            ).all()
+        for state in JOB_STATES:
+            by_state.add_metric([state], counts.get(state, 0))
+        yield by_state
+        recent = [r for r in rows if r.finished_at and r.finished_at.timestamp() >= since]
+        yield _histogram("tps_job_queue_wait_seconds", "Queued to (last) start, last 24 h",
+                         [(r.started_at - r.queued_at).total_seconds() for r in recent],
+                         WAIT_BUCKETS)
+        yield _histogram("tps_job_scoring_seconds", "Start to finish of succeeded jobs, last 24 h",
+                         [(r.finished_at - r.started_at).total_seconds() for r in recent],
+                         SCORING_BUCKETS)
+
+
+class ServiceMetrics:
+    """One registry per app, so that several apps (tests) never clash on metric names."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("tps_http_requests", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.registry.register(JobCollector(engine))
+
+    async def count_request(self, request: Request,
+                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route template, not the path, keeps the label set small (no ids in labels).
+        template = getattr(route, "path", "unmatched")
+        self.requests.labels(request.method, template, str(response.status_code)).inc()
+        return response

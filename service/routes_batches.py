@@ -1,0 +1,92 @@
+"""Batches: many slides (or existing jobs) followed together, with a one-row-per-slide report."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db import Batch, BatchJob, Job, Slide
+from service.deps import DbSession, LabId, State
+from service.errors import NotFound
+from service.reports import report_row, to_csv
+from service.routes_jobs import lab_job, new_job
+from service.schemas import BatchCreate, BatchOut, as_utc
+
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
+
+
+def _members(session: Session, batch_id: str) -> list[Job]:
+    query = (select(Job).join(BatchJob, BatchJob.job_id == Job.id)
+             .where(BatchJob.batch_id == batch_id).order_by(BatchJob.position))
+    return list(session.scalars(query))
+
+
+def _batch_out(batch: Batch, jobs: list[Job]) -> BatchOut:
+    by_state = Counter(j.state for j in jobs)
+    return BatchOut(
+        id=batch.id, created_at=as_utc(batch.created_at), total=len(jobs),
+        by_state={s: by_state.get(s, 0) for s in ("queued", "running", "succeeded", "failed")},
+        done=all(j.state in ("succeeded", "failed") for j in jobs),
+        job_ids=[j.id for j in jobs],
+    )
+
+
+@router.post("", response_model=BatchOut, status_code=201)
+def create_batch(body: BatchCreate, state: State, session: DbSession, lab_id: LabId) -> BatchOut:
+    """With slide_ids, a job is queued for each slide; with job_ids, existing jobs are grouped."""
+    if body.slide_ids is not None:
+        params = body.as_params()
+        for key in ("slide_ids", "job_ids"):
+            params.pop(key)
+        jobs = [new_job(session, lab_id, sid, params, state.settings.max_attempts)
+                for sid in dict.fromkeys(body.slide_ids)]
+        fresh = True
+    else:
+        jobs = [lab_job(session, lab_id, jid) for jid in dict.fromkeys(body.job_ids or [])]
+        fresh = False
+    batch = Batch(lab_id=lab_id)
+    session.add(batch)
+    session.flush()
+    session.add_all(BatchJob(batch_id=batch.id, job_id=j.id, position=i)
+                    for i, j in enumerate(jobs))
+    session.commit()
+    if fresh:
+        for job in jobs:
+            state.dispatcher.enqueue(job.id)
+    return _batch_out(batch, jobs)
+
+
+def _lab_batch(session: Session, lab_id: str, batch_id: str) -> Batch:
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.lab_id != lab_id:
+        raise NotFound(f"no batch {batch_id}")
+    return batch
+
+
+@router.get("/{batch_id}", response_model=BatchOut)
+def get_batch(batch_id: str, session: DbSession, lab_id: LabId) -> BatchOut:
+    batch = _lab_batch(session, lab_id, batch_id)
+    return _batch_out(batch, _members(session, batch.id))
+
+
+def _rows(session: Session, lab_id: str, batch_id: str) -> list[dict[str, Any]]:
+    batch = _lab_batch(session, lab_id, batch_id)
+    jobs = _members(session, batch.id)
+    slides = {s.id: s for s in session.scalars(
+        select(Slide).where(Slide.id.in_({j.slide_id for j in jobs})))}
+    return [report_row(slides[j.slide_id], j) for j in jobs]
+
+
+@router.get("/{batch_id}/report.json")
+def report_json(batch_id: str, session: DbSession, lab_id: LabId) -> list[dict[str, Any]]:
+    return _rows(session, lab_id, batch_id)
+
+
+@router.get("/{batch_id}/report.csv", response_class=Response)
+def report_csv(batch_id: str, session: DbSession, lab_id: LabId) -> Response:
+    return Response(to_csv(_rows(session, lab_id, batch_id)), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'})

@@ -1,0 +1,114 @@
+"""Slides: a streamed upload, validated and probed, stored once per lab and content."""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service import uploads
+from service.db import Slide, new_id
+from service.deps import DbSession, LabId, State
+from service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedia
+from service.schemas import SlideOut, as_utc
+
+router = APIRouter(prefix="/v1/slides", tags=["slides"])
+
+_DISPOSITION_NAME = re.compile(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', re.IGNORECASE)
+
+
+def slide_out(slide: Slide) -> SlideOut:
+    return SlideOut(
+        id=slide.id, label=slide.label, sha256=slide.sha256, size_bytes=slide.size_bytes,
+        width=slide.width, height=slide.height, mpp=slide.mpp, vendor=slide.vendor,
+        created_at=as_utc(slide.created_at),
+    )
+
+
+def _client_filename(x_filename: str | None, disposition: str | None) -> str:
+    if x_filename:
+        return x_filename
+    match = _DISPOSITION_NAME.search(disposition or "")
+    if match is None:
+        raise BadRequest("name the file with an X-Filename or Content-Disposition header")
+    return match.group(1)
+
+
+def _existing(session: DbSession, lab_id: str, sha256: str) -> Slide | None:
+    query = select(Slide).where(Slide.lab_id == lab_id, Slide.sha256 == sha256)
+    return session.scalars(query).one_or_none()
+
+
+async def upload_slide(
+    request: Request, response: Response, state: State, session: DbSession, lab_id: LabId,
+    x_filename: Annotated[str | None, Header()] = None,
+    content_disposition: Annotated[str | None, Header()] = None,
+) -> SlideOut:
+    """Upload a raw body (`application/octet-stream`); 201 when new, 200 when the lab already
+    has these exact bytes."""
+    settings = state.settings
+    media = request.headers.get("content-type", "application/octet-stream").split(";")[0]
+    if media.strip().lower() != "application/octet-stream":
+        raise UnsupportedMedia("send the slide as a raw application/octet-stream body")
+    label = uploads.sanitise_label(_client_filename(x_filename, content_disposition))
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"upload exceeds the limit of {settings.max_upload_bytes} bytes")
+    stored = await uploads.receive(request.stream(), settings.incoming_dir,
+                                   settings.max_upload_bytes, label)
+    try:
+        found = _existing(session, lab_id, stored.sha256)
+        if found is not None:
+            response.status_code = 200
+            return slide_out(found)
+        info = await uploads.probe(stored.path, settings.probe_timeout_s)
+        slide_id = new_id()
+        storage_name = f"{slide_id}{stored.suffix}"
+        settings.slides_dir.mkdir(parents=True, exist_ok=True)
+        final = settings.slides_dir / storage_name
+        stored.path.rename(final)
+        slide = Slide(id=slide_id, lab_id=lab_id, sha256=stored.sha256, label=label,
+                      storage_name=storage_name, size_bytes=stored.size_bytes,
+                      width=int(info["width"]), height=int(info["height"]),
+                      mpp=info.get("mpp"), vendor=str(info["vendor"]))
+        session.add(slide)
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same bytes arrived twice at once; the other upload won.
+            session.rollback()
+            final.unlink(missing_ok=True)
+            winner = _existing(session, lab_id, stored.sha256)
+            if winner is None:
+                raise
+            response.status_code = 200
+            return slide_out(winner)
+    finally:
+        stored.path.unlink(missing_ok=True)
+    response.status_code = 201
+    return slide_out(slide)
+
+
+for method in ("PUT", "POST"):
+    router.add_api_route("", upload_slide, methods=[method], response_model=SlideOut,
+                         status_code=201, name=f"upload_slide_{method.lower()}")
+
+
+@router.get("", response_model=list[SlideOut])
+def list_slides(session: DbSession, lab_id: LabId) -> list[SlideOut]:
+    rows = session.scalars(select(Slide).where(Slide.lab_id == lab_id).order_by(Slide.created_at))
+    return [slide_out(s) for s in rows]
+
+
+def lab_slide(session: DbSession, lab_id: str, slide_id: str) -> Slide:
+    slide = session.get(Slide, slide_id)
+    if slide is None or slide.lab_id != lab_id:
+        raise NotFound(f"no slide {slide_id}")
+    return slide
+
+
+@router.get("/{slide_id}", response_model=SlideOut)
+def get_slide(slide_id: str, session: DbSession, lab_id: LabId) -> SlideOut:
+    return slide_out(lab_slide(session, lab_id, slide_id))

@@ -1,0 +1,93 @@
+"""The request and response bodies of the API (every route returns one of these)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class SlideOut(BaseModel):
+    id: str
+    label: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    mpp: float | None
+    vendor: str
+    created_at: datetime
+
+
+class ScoreOptions(BaseModel):
+    """How to score: the assay picks default cutoffs; explicit cutoffs (percent) override them."""
+
+    assay: str = Field(default="22C3", min_length=1, max_length=40)
+    cutoffs: list[float] | None = Field(default=None, min_length=1, max_length=10)
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("cutoffs")
+    @classmethod
+    def _increasing_percentages(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            if any(not 0.0 < c <= 100.0 for c in value):
+                raise ValueError("cutoffs must be percentages in (0, 100]")
+            if any(b <= a for a, b in zip(value, value[1:])):
+                raise ValueError("cutoffs must increase strictly")
+        return value
+
+    def as_params(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class JobCreate(ScoreOptions):
+    slide_id: str
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class JobOut(BaseModel):
+    id: str
+    slide_id: str
+    state: JobState
+    params: dict[str, Any]
+    progress: Progress
+    attempts: int
+    max_attempts: int
+    error: str | None
+    created_at: datetime
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class BatchCreate(ScoreOptions):
+    """Either slides (a job is created for each) or existing jobs, not both."""
+
+    slide_ids: list[str] | None = Field(default=None, min_length=1, max_length=10000)
+    job_ids: list[str] | None = Field(default=None, min_length=1, max_length=10000)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BatchCreate:
+        if (self.slide_ids is None) == (self.job_ids is None):
+            raise ValueError("give exactly one of slide_ids or job_ids")
+        return self
+
+
+class BatchOut(BaseModel):
+    id: str
+    created_at: datetime
+    total: int
+    by_state: dict[str, int]
+    done: bool
+    job_ids: list[str]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """The store keeps naive UTC; the API says so explicitly."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
