@@ -1,0 +1,58 @@
+"""Colour model: Beer-Lambert optical densities of hematoxylin and DAB, with per-image variation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Unit optical-density vectors (R, G, B). Hematoxylin is fitted to the pale blue counterstain of
+# IHC scans rather than the purple of H&E; DAB is the Ruifrok-Johnston brown.
+HEMATOXYLIN_OD = np.array([0.84, 0.50, 0.20], dtype=np.float32)
+DAB_OD = np.array([0.27, 0.57, 0.78], dtype=np.float32)
+# A faint neutral-to-yellowish haze that mounting medium and tissue protein add.
+BACKGROUND_OD = np.array([0.30, 0.30, 0.38], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class StainStyle:
+    hematoxylin: np.ndarray  # (3,) OD per unit hematoxylin density
+    dab: np.ndarray  # (3,) OD per unit DAB density
+    background: np.ndarray  # (3,) OD of bare tissue
+    glass_od: np.ndarray  # (3,) OD of empty glass (near white, slightly tinted)
+    h_gain: float  # overall counterstain strength
+    dab_gain: float  # overall chromogen strength
+    blur_radius: float  # optical blur in pixels
+
+
+def _jitter(vector: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    noisy = vector * (1.0 + rng.normal(0.0, amount, 3)).astype(np.float32)
+    return (noisy / np.linalg.norm(noisy)).astype(np.float32)
+
+
+def random_style(rng: np.random.Generator) -> StainStyle:
+    """Stain batches and scanners differ: vary hue, strength and focus a little per image."""
+    return StainStyle(
+        hematoxylin=_jitter(HEMATOXYLIN_OD, rng, 0.08),
+        dab=_jitter(DAB_OD, rng, 0.06),
+        background=_jitter(BACKGROUND_OD, rng, 0.15) * np.float32(rng.uniform(0.05, 0.12)),
+        glass_od=np.abs(rng.normal(0.025, 0.012, 3)).astype(np.float32),
+        h_gain=float(rng.uniform(0.75, 1.2)),
+        dab_gain=float(rng.uniform(0.8, 1.25)),
+        blur_radius=float(rng.uniform(0.4, 1.1)),
+    )
+
+
+def densities_to_rgb(
+    hematoxylin: np.ndarray, dab: np.ndarray, tissue: np.ndarray, style: StainStyle
+) -> np.ndarray:
+    """(H, W) densities and tissue alpha -> (H, W, 3) uint8 RGB by Beer-Lambert."""
+    od = (
+        hematoxylin[..., None] * (style.hematoxylin * style.h_gain)
+        + dab[..., None] * (style.dab * style.dab_gain)
+        + tissue[..., None] * style.background
+        + style.glass_od
+    )
+    rgb = np.exp(-od, dtype=np.float32)
+    rgb *= 255.0
+    np.clip(rgb, 0.0, 255.0, out=rgb)
+    return rgb.astype(np.uint8)
