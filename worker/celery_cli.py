@@ -1,0 +1,70 @@
+"""`tps worker`: a Celery worker for one GPU (or the CPU), plus the reconciler beside it.
+
+One process per GPU: `--gpu N` pins this worker to GPU N through CUDA_VISIBLE_DEVICES, set
+before anything can initialise CUDA; run one `tps worker --gpu N` per GPU. Concurrency stays 1
+by default: one slide at a time saturates a GPU, and a second pool process would hold a second
+copy of the model in GPU memory.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from service.settings import Settings
+
+RECONCILE_EVERY_S = 30.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("worker", help="run a Celery worker that scores queued slides")
+    parser.add_argument("--gpu", type=int, default=None,
+                        help="GPU index this worker uses (sets CUDA_VISIBLE_DEVICES)")
+    parser.add_argument("--concurrency", type=int, default=1, help="pool processes (default 1)")
+    parser.add_argument("--name", default=None, help="worker node name (default tps-<gpu>@host)")
+    parser.add_argument("--shutdown-grace", type=float, default=None,
+                        help="seconds a running job may take to finish on SIGTERM before it "
+                        "is requeued (default 30)")
+    parser.add_argument("--reconcile-every", type=float, default=RECONCILE_EVERY_S,
+                        help="seconds between reconciler passes; 0 turns the reconciler off")
+    parser.add_argument("--loglevel", default="INFO")
+    parser.set_defaults(handler=run_worker)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    if args.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
+    from service.settings import get_settings
+    from worker.celery_app import SCORE_QUEUE, SOFT_SHUTDOWN_S, make_celery
+
+    settings = get_settings()
+    app = make_celery(settings)
+    if args.reconcile_every > 0:
+        _start_reconciler(app, settings, args.reconcile_every)
+    gpu = "cpu" if args.gpu is None else f"gpu{args.gpu}"
+    name = args.name or f"tps-{gpu}@{socket.gethostname()}"
+    grace = SOFT_SHUTDOWN_S if args.shutdown_grace is None else args.shutdown_grace
+    app.worker_main([
+        "worker", f"--hostname={name}", f"--queues={SCORE_QUEUE}", "--pool=prefork",
+        f"--concurrency={args.concurrency}", f"--loglevel={args.loglevel}",
+        f"--soft-shutdown-timeout={grace}", "--without-gossip", "--without-mingle",
+        "--without-heartbeat",
+    ])
+    return 0
+
+
+def _start_reconciler(app: Celery, settings: Settings, every_s: float) -> None:
+    # A thread of the main worker process, which never scores: it only reads the database and
+    # the broker. A daemon thread, so it never holds up a shutdown.
+    from service.db import make_engine
+    from worker.reconciler import run_forever
+
+    engine = make_engine(settings.db_url)
+    thread = threading.Thread(target=run_forever, args=(app, engine, every_s, settings.lease_seconds),
+                              name="tps-reconciler", daemon=True)
+    thread.start()

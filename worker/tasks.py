@@ -1,0 +1,137 @@
+"""The one Celery task, `tps.score_slide(job_id)`, and what each pool process sets up after fork.
+
+The message carries only the job id. Before scoring, the slide is opened in a child process
+(worker.slide_guard) so a decoder that crashes or runs away fails that job for good with a
+clear reason while this process lives on. Scoring itself is worker.job_runner.run_job, which
+claims the job's lease, so a redelivered or duplicate message never scores a job twice at once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from functools import lru_cache
+from types import FrameType
+
+from celery import Celery, Task
+from celery.exceptions import Reject
+from celery.signals import worker_process_init
+from sqlalchemy import Engine, select
+
+from service import jobstate
+from service.db import Job, Slide, make_engine
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ShutdownRequested(BaseException):
+    """Raised in a pool process on SIGTERM (a deploy): the running job goes back to the queue.
+
+    A BaseException so that the scoring code's error handling does not record it as a failure.
+    """
+
+
+_running: list[str] = []  # the job this pool process is scoring, if any
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    if _running:
+        raise ShutdownRequested(f"signal {signum}")
+    # Idle: die as SIGTERM would have made us die.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@lru_cache(maxsize=1)
+def _engine(db_url: str, pid: int) -> Engine:
+    # Keyed by pid: an engine's pooled connections must never cross a fork.
+    return make_engine(db_url)
+
+
+def engine_for(settings: Settings) -> Engine:
+    return _engine(settings.db_url, os.getpid())
+
+
+def _warm_up(settings: Settings) -> None:
+    """Create the onnxruntime session now, in the pool process: CUDA does not survive a fork,
+    so it must never be created in the parent, and the first job should not pay for it."""
+    from worker.errors import ModelError
+    from worker.inference import get_runner
+
+    try:
+        runner = get_runner(settings.model_path)
+    except ModelError as exc:
+        # Jobs will fail with this same message; the worker itself stays up for the next model.
+        log.error("model not loaded at start: %s", exc)
+        return
+    log.info("pool process %d: model %s on %s", os.getpid(), runner.info.name, runner.provider)
+
+
+def _slide_path(settings: Settings, job_id: str) -> str | None:
+    with engine_for(settings).connect() as conn:
+        name = conn.execute(
+            select(Slide.storage_name).join(Job, Job.slide_id == Slide.id).where(Job.id == job_id)
+        ).scalar_one_or_none()
+    return None if name is None else str(settings.slides_dir / name)
+
+
+def _fail_unreadable(settings: Settings, job_id: str, reason: str) -> None:
+    """A slide the decoder cannot open will never open: fail the job now, not after N crashes."""
+    owner = f"guard:{socket.gethostname()}:{os.getpid()}"
+    engine = engine_for(settings)
+    if jobstate.claim(engine, job_id, owner, settings.lease_seconds):
+        jobstate.fail(engine, job_id, owner, reason)
+        log.warning("job %s failed: %s", job_id, reason)
+
+
+def _requeue_own(settings: Settings, job_id: str) -> None:
+    """Give back the lease this process holds, so the next worker need not wait for it to expire.
+
+    run_job names its lease owner with this host and pid; a lease held by anyone else is left
+    alone (it belongs to a live worker, or expires by itself).
+    """
+    engine = engine_for(settings)
+    with engine.connect() as conn:
+        owner = conn.execute(select(Job.lease_owner).where(Job.id == job_id)).scalar_one_or_none()
+    mine = owner is not None and socket.gethostname() in owner and str(os.getpid()) in owner
+    if mine and owner is not None and jobstate.requeue(engine, job_id, owner):
+        log.info("job %s requeued on shutdown", job_id)
+
+
+def score_slide(task: Task, job_id: str) -> None:
+    settings: Settings = task.app.conf.tps_settings
+    from worker import slide_guard
+    from worker.job_runner import run_job
+
+    path = _slide_path(settings, job_id)
+    if path is not None:
+        problem = slide_guard.check_slide(path)
+        if problem is not None:
+            _fail_unreadable(settings, job_id, problem)
+            return
+    _running.append(job_id)
+    try:
+        run_job(job_id, settings)
+    except ShutdownRequested:
+        _requeue_own(settings, job_id)
+        raise Reject("worker shutting down", requeue=True) from None
+    finally:
+        _running.clear()
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    app.task(
+        name="tps.score_slide",
+        bind=True,
+        soft_time_limit=settings.task_soft_time_limit_s,
+        time_limit=settings.task_hard_time_limit_s,
+        acks_late=True,
+        reject_on_worker_lost=True,
+    )(score_slide)
+
+    @worker_process_init.connect(weak=False)
+    def _init_pool_process(**_kwargs: object) -> None:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _warm_up(settings)
