@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Cutoffs are the lower bounds (in %) of each category above the first. They differ by assay
 # and by the drug the assay is a companion to, so they are configurable; these are defaults.
@@ -56,7 +57,7 @@ def check_cutoffs(cutoffs: tuple[float, ...]) -> tuple[float, ...]:
     values = tuple(float(c) for c in cutoffs)
     if not values or any(not 0.0 < c <= 100.0 for c in values):
         raise ValueError(f"cutoffs must be percentages in (0, 100], got {cutoffs}")
-    if any(b <= a for a, b in zip(values, values[1:])):
+    if any(b <= a for a, b in pairwise(values)):
         raise ValueError(f"cutoffs must increase strictly, got {cutoffs}")
     return values
 
@@ -86,7 +87,7 @@ def _fmt(value: float) -> str:
 def category_labels(cutoffs: tuple[float, ...]) -> list[str]:
     """Labels for the len(cutoffs) + 1 categories, e.g. <1%, 1-49%, >=50% for (1, 50)."""
     labels = [f"<{_fmt(cutoffs[0])}%"]
-    for lo, hi in zip(cutoffs, cutoffs[1:]):
+    for lo, hi in pairwise(cutoffs):
         # Whole-number cutoffs read the clinical way (1-49% means 1 <= TPS < 50).
         top = _fmt(hi - 1) if lo.is_integer() and hi.is_integer() else f"<{_fmt(hi)}"
         labels.append(f"{_fmt(lo)}-{top}%")

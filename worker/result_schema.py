@@ -1,0 +1,89 @@
+"""The shape of result.json, version SCHEMA_VERSION.
+
+Every model forbids extra keys, so nothing (PHI above all) can slip into a result without a
+schema change. The service never imports worker code: it reads the JSON Schema exported next
+to this file (result.schema.json, kept equal to these models by a test).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION: Literal["1"] = "1"
+SCHEMA_PATH = Path(__file__).with_name("result.schema.json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Flags(_Strict):
+    inadequate: bool = Field(description="fewer than 100 viable tumour cells")
+    near_cutoff: bool = Field(description="the 95 % interval straddles a category cutoff")
+    no_tumor_cells: bool = Field(description="no tumour cells: TPS is undefined")
+
+
+class Fragment(_Strict):
+    id: int = Field(description="1-based, in scan order of the tissue mask")
+    area_mm2: float
+    bbox_px: tuple[int, int, int, int] = Field(description="level-0 x0, y0, x1, y1 (exclusive)")
+    counts: dict[str, int]
+    tps: float | None
+    tps_ci95: tuple[float, float] | None
+    category: str | None
+    flags: Flags
+
+
+class SlideReport(_Strict):
+    sha256: str
+    width: int
+    height: int
+    mpp: float
+    vendor: str
+
+
+class ModelReport(_Strict):
+    name: str
+    version: str
+    sha256: str
+
+
+class Heatmap(_Strict):
+    grid_mm: float
+    shape: tuple[int, int] = Field(description="rows, columns of grid squares")
+
+
+class Result(_Strict):
+    schema_version: Literal["1"]
+    tps: float | None = Field(description="percent; null when there are no tumour cells")
+    tps_ci95: tuple[float, float] | None = Field(description="Wilson 95 % interval, percent")
+    category: str | None
+    categories: list[str] = Field(description="all category labels, lowest first")
+    cutoffs: list[float] = Field(description="category cutoffs in percent")
+    counts: dict[str, int] = Field(description="cells per class name")
+    tumor_cells: int
+    flags: Flags
+    tissue_area_mm2: float
+    fragments: list[Fragment]
+    cells_outside_fragments: int = Field(description="non-zero only when no tissue was found")
+    heatmap: Heatmap
+    files: dict[str, str] = Field(description="role -> file name in the result folder")
+    slide: SlideReport
+    model: ModelReport
+    params: dict[str, Any]
+    timings: dict[str, float] = Field(description="seconds per stage")
+
+
+def json_schema() -> dict[str, Any]:
+    return Result.model_json_schema()
+
+
+def write_json_schema(path: Path = SCHEMA_PATH) -> None:
+    path.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":  # regenerate the exported schema after changing the models
+    write_json_schema()
