@@ -76,10 +76,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any]) -> str:
     det = report["detection"]
-    lines = [f"{report['images']} images, radius {report['radius_px']:.2f} px "
-             f"at {report['image_mpp']} um/px",
-             f"detection       P {_fmt(det['precision'])}  R {_fmt(det['recall'])}  "
-             f"F1 {_fmt(det['f1'])}  (tp {det['tp']}, fp {det['fp']}, fn {det['fn']})"]
+    lines = [(f"{report['images']} images, radius {report['radius_px']:.2f} px "
+              f"at {report['image_mpp']} um/px"),
+             (f"detection       P {_fmt(det['precision'])}  R {_fmt(det['recall'])}  "
+              f"F1 {_fmt(det['f1'])}  (tp {det['tp']}, fp {det['fp']}, fn {det['fn']})")]
     for name, m in report["classification"]["per_class"].items():
         if m["f1"] is not None:
             lines.append(f"  {name:<13} P {_fmt(m['precision'])}  R {_fmt(m['recall'])}  "

@@ -9,8 +9,13 @@ import pytest
 from PIL import Image
 
 from model.data.errors import DatasetError
-from model.data.point_readers import (guess_format, read_annotations, read_bcdata, read_geojson,
-                                      read_points_csv)
+from model.data.point_readers import (
+    guess_format,
+    read_annotations,
+    read_bcdata,
+    read_geojson,
+    read_points_csv,
+)
 
 
 def _png(path: Path, width: int = 8, height: int = 6) -> None:
@@ -97,3 +102,11 @@ def test_geojson_without_an_image_beside_it_is_refused(tmp_path: Path) -> None:
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="unknown data format"):
         read_annotations(tmp_path, "coco")
+
+
+def test_geojson_with_malformed_coordinates_is_refused(tmp_path: Path) -> None:
+    _png(tmp_path / "bad.png")
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": None}}
+    (tmp_path / "bad.geojson").write_text(json.dumps([feature]))
+    with pytest.raises(DatasetError, match="malformed coordinates"):
+        read_geojson(tmp_path / "bad.geojson")

@@ -126,19 +126,27 @@ def _read_one_geojson(path: Path) -> AnnotatedImage:
         raise DatasetError(f"{path} is not readable JSON: {exc}") from exc
     # QuPath writes either a FeatureCollection or a bare list of features.
     features = data.get("features", []) if isinstance(data, dict) else data
+    if not isinstance(features, list):
+        raise DatasetError(f"{path} holds no GeoJSON feature list")
     points: list[tuple[float, float]] = []
     labels: list[str] = []
     for feature in features:
         geometry = feature.get("geometry") or {}
         kind, coords = geometry.get("type"), geometry.get("coordinates")
+        coords_list: Any
         if kind == "Point":
-            coords = [coords]
-        elif kind != "MultiPoint":
+            coords_list = [coords]
+        elif kind == "MultiPoint":
+            coords_list = coords
+        else:
             continue
         label = _classification(feature.get("properties") or {})
-        for x, y, *_ in coords:
-            points.append((float(x) + QUPATH_TO_CENTRE, float(y) + QUPATH_TO_CENTRE))
-            labels.append(label)
+        try:
+            for x, y, *_ in coords_list:
+                points.append((float(x) + QUPATH_TO_CENTRE, float(y) + QUPATH_TO_CENTRE))
+                labels.append(label)
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"{path}: a {kind} has malformed coordinates: {exc}") from exc
     return _annotated(_image_beside(path), points, labels)
 
 

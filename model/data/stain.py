@@ -19,7 +19,8 @@ MIN_INTENSITY = 1.0 / 255.0
 def rgb_to_hed(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W, 3) float64 stain concentrations."""
     density = -np.log(np.maximum(image.astype(np.float64) / 255.0, MIN_INTENSITY))  # (H, W, 3)
-    return density @ HED_FROM_RGB
+    hed: np.ndarray = density @ HED_FROM_RGB
+    return hed
 
 
 def hed_to_rgb(hed: np.ndarray) -> np.ndarray:
