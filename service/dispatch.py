@@ -8,6 +8,10 @@ SCORE_TASK = "tps.score_slide"
 SCORE_QUEUE = "tps.score"
 
 
+class BrokerUnavailable(Exception):
+    """The broker cannot be reached."""
+
+
 class Dispatcher(Protocol):
     def enqueue(self, job_id: str) -> None: ...
 
@@ -25,8 +29,13 @@ class CeleryDispatcher:
 
     def ping(self, timeout_s: float = 2.0) -> None:
         """Raise when the broker cannot be reached (used by /readyz)."""
-        with self._app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout_s)
+        from kombu.exceptions import OperationalError
+
+        try:
+            with self._app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=timeout_s)
+        except (OperationalError, OSError) as exc:
+            raise BrokerUnavailable(str(exc)) from exc
 
 
 class NullDispatcher:

@@ -40,8 +40,6 @@ def create_batch(body: BatchCreate, state: State, session: DbSession, lab_id: La
     """With slide_ids, a job is queued for each slide; with job_ids, existing jobs are grouped."""
     if body.slide_ids is not None:
         params = body.as_params()
-        for key in ("slide_ids", "job_ids"):
-            params.pop(key)
         jobs = [new_job(session, lab_id, sid, params, state.settings.max_attempts)
                 for sid in dict.fromkeys(body.slide_ids)]
         fresh = True

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.deps import State
+from service.dispatch import BrokerUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -33,7 +34,7 @@ def readyz(state: State) -> JSONResponse:
         try:
             ping()
             checks["broker"] = "ok"
-        except OSError as exc:  # kombu raises OperationalError, an OSError subclass
+        except BrokerUnavailable as exc:
             checks["broker"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

@@ -39,7 +39,8 @@ class ScoreOptions(BaseModel):
         return value
 
     def as_params(self) -> dict[str, Any]:
-        return self.model_dump()
+        """Only the scoring options, whatever else the subclass body carries."""
+        return self.model_dump(include=set(ScoreOptions.model_fields))
 
 
 class JobCreate(ScoreOptions):
