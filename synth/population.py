@@ -43,9 +43,10 @@ def _jittered_grid(rng: np.random.Generator, x1: int, y0: int, y1: int,
     gy, gx = np.meshgrid(ys, xs, indexing="ij")
     gx = gx + (np.arange(len(ys))[:, None] % 2) * spacing / 2  # hexagonal packing
     jitter = rng.uniform(-0.3, 0.3, (2, *gx.shape)) * spacing
-    x, y = (gx + jitter[0]).ravel(), (gy + jitter[1]).ravel()
-    keep = (x >= 0) & (x < x1) & (y >= y0) & (y < y1)
-    return np.round(x[keep]).astype(np.int32), np.round(y[keep]).astype(np.int32)
+    x = np.round(gx + jitter[0]).ravel().astype(np.int32)
+    y = np.round(gy + jitter[1]).ravel().astype(np.int32)
+    keep = (x >= 0) & (x < x1) & (y >= y0) & (y < y1)  # after rounding: centres are pixels
+    return x[keep], y[keep]
 
 
 def sample_ihc_cells(layout: Layout, mpp: float, seed: int) -> Cells:
@@ -53,7 +54,7 @@ def sample_ihc_cells(layout: Layout, mpp: float, seed: int) -> Cells:
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for index, y0, y1 in _strips(layout.height):
         rng = np.random.default_rng([seed, 11, index])
-        x, y = _jittered_grid(rng, layout.width, y0, y1, 15.0 / mpp)
+        x, y = _jittered_grid(rng, layout.width, y0, y1, 13.0 / mpp)
         inside = layout.sample(layout.tissue, x, y) > TISSUE_MARGIN
         x, y = x[inside], y[inside]
         in_nest = layout.sample(layout.nest, x, y) > 0.5
@@ -66,7 +67,7 @@ def sample_ihc_cells(layout: Layout, mpp: float, seed: int) -> Cells:
         inside &= layout.sample(layout.nest, sx, sy) <= 0.5
         sx, sy = sx[inside], sy[inside]
         inflamed = layout.sample(layout.inflammation, sx, sy)
-        keep = rng.random(len(sx)) < 0.18 + 0.6 * inflamed
+        keep = rng.random(len(sx)) < 0.12 + 0.6 * inflamed
         sx, sy, inflamed = sx[keep], sy[keep], inflamed[keep]
         draw = rng.random(len(sx))
         lymph = draw < 0.25 + 0.7 * inflamed
@@ -125,7 +126,7 @@ def set_tumour_positive(cells: Cells, layout: Layout, tps: float, seed: int) -> 
     tumour = np.flatnonzero(cells.kind == TUMOR)
     if len(tumour) == 0:
         raise SynthError("the slide holds no tumour cells; make it larger")
-    n_positive = int(round(tps / 100.0 * len(tumour)))
+    n_positive = round(tps / 100.0 * len(tumour))
     rng = np.random.default_rng([seed, 19])
     score = layout.sample(layout.pdl1, cells.x[tumour], cells.y[tumour])
     score = score + rng.normal(0.0, 0.7, len(tumour)).astype(np.float32)

@@ -59,7 +59,9 @@ def write_pyramid(path: Path, width: int, height: int, source: BandSource, mpp: 
     ) as scratch:
         while True:
             last = max(width, height) <= SMALLEST_LEVEL
-            spool_out = None if last else open(Path(scratch) / f"level{level + 1}.raw", "w+b")
+            # Closed by hand: it outlives this pass, as the next level's source.
+            next_path = Path(scratch) / f"level{level + 1}.raw"
+            spool_out = None if last else open(next_path, "w+b")  # noqa: SIM115
             level_mpp = mpp * 2**level
             tif.write(
                 _tiles(bands, spool_out),

@@ -77,7 +77,8 @@ def _granular_cytoplasm(rng: np.random.Generator, half: int, mpp: float, size_um
     radius, theta = _polar(half, mpp, rng.uniform(0, np.pi), rng.uniform(0.6, 1.0))
     inside = _soft_inside(radius, size_um * _wobble(rng, theta, 0.25), 1.2)
     granules = np.clip(_speckle(rng, radius.shape, 0.9 / mpp), 0.0, None)
-    return (inside * (0.25 + 0.55 * granules)).astype(np.float32)
+    taper = np.clip((HALF_UM[MACROPHAGE] - radius) / 2.0, 0.0, 1.0)  # never reach the patch edge
+    return (inside * taper * (0.35 + 0.65 * granules)).astype(np.float32)
 
 
 def _draw(kind: int, rng: np.random.Generator, half: int, mpp: float) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +95,7 @@ def _draw(kind: int, rng: np.random.Generator, half: int, mpp: float) -> tuple[n
         h = _nucleus(rng, half, mpp, size, rng.uniform(0.5, 0.8), rng.uniform(0.3, 0.5), 0.3)
         shift = np.round(rng.normal(0.0, 2.0, 2) / mpp).astype(int)
         h = np.roll(h, tuple(shift), axis=(0, 1))
-        return h, _granular_cytoplasm(rng, half, mpp, rng.uniform(7.0, 11.0))
+        return h, _granular_cytoplasm(rng, half, mpp, rng.uniform(6.0, 9.0))
     size = rng.uniform(6.0, 9.5)  # fibroblast: thin spindle
     h = _nucleus(rng, half, mpp, size, rng.uniform(0.16, 0.28), rng.uniform(0.55, 0.85), 0.15)
     return h, np.zeros_like(h)

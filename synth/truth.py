@@ -48,12 +48,13 @@ def write_truth(slide_path: Path, truth: SlideTruth, cells: Cells) -> None:
     json_path, cells_path = truth_paths(slide_path)
     json_path.write_text(json.dumps(asdict(truth), indent=2) + "\n")
     names = np.array(CLASS_NAMES)[cells.labels]
-    # mtime=0 keeps the gzip bytes identical for identical input.
-    with open(cells_path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
-        with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
-            writer = csv.writer(text)
-            writer.writerow(["x", "y", "label"])
-            writer.writerows(zip(cells.x.tolist(), cells.y.tolist(), names.tolist(), strict=True))
+    # No name and mtime=0 in the gzip header: identical input gives identical bytes.
+    with open(cells_path, "wb") as raw, gzip.GzipFile(
+        filename="", fileobj=raw, mode="wb", mtime=0
+    ) as packed, io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
+        writer = csv.writer(text)
+        writer.writerow(["x", "y", "label"])
+        writer.writerows(zip(cells.x.tolist(), cells.y.tolist(), names.tolist(), strict=True))
 
 
 def read_truth(slide_path: Path) -> SlideTruth:
