@@ -84,3 +84,16 @@ def test_importing_scoring_does_not_import_torch() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_real_slides_give_a_valid_result(marker_model: Path, shared_data: Path,
+                                         tmp_path: Path) -> None:
+    from worker.result_schema import Result
+
+    slides = sorted((shared_data / "slides").glob("*.*"))
+    assert slides
+    for slide in slides:
+        result = score_slide(slide, tmp_path / slide.stem, ScoreParams(marker_model))
+        Result.model_validate(result)
+        assert result["slide"]["mpp"] == pytest.approx(0.499, abs=1e-3)
+        assert 0 < result["tissue_area_mm2"] < 2220 * 2967 * 0.499**2 / 1e6
