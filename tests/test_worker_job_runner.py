@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service import jobstate
+from service.db import Job, Lab, Slide, init_db
+from service.settings import Settings
+from worker import job_runner
+from worker.embedded import EmbeddedRunner
+from worker.errors import SlideError
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    made = Settings(data_dir=tmp_path / "data", lease_seconds=0.3)
+    made.data_dir.mkdir()
+    init_db(job_runner.engine_for(made.db_url))
+    return made
+
+
+def _job(settings: Settings, params: dict[str, Any] | None = None) -> str:
+    with Session(job_runner.engine_for(settings.db_url)) as s:
+        lab = Lab(name="lab")
+        s.add(lab)
+        s.flush()
+        slide = Slide(lab_id=lab.id, sha256="1" * 64, storage_name="s.tiff", label="s",
+                      size_bytes=1, width=1, height=1, mpp=0.5, vendor="generic-tiff")
+        s.add(slide)
+        s.flush()
+        job = Job(lab_id=lab.id, slide_id=slide.id, params=params or {"assay": "SP263"})
+        s.add(job)
+        s.commit()
+        return job.id
+
+
+def _get(settings: Settings, job_id: str) -> Job:
+    with Session(job_runner.engine_for(settings.db_url)) as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def test_success_records_result_progress_and_params(settings: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake(slide_path: Path, out_dir: Path, params: Any, progress: Any) -> dict[str, Any]:
+        seen.update(path=slide_path, out=out_dir, params=params)
+        time.sleep(0.5)  # longer than the lease: only the heartbeat keeps it
+        progress(7, 7)
+        return {"tps": 10.0}
+
+    monkeypatch.setattr(job_runner, "score_slide", fake)
+    job_id = _job(settings, {"assay": "SP263", "cutoffs": [5, 25], "threshold": 0.4})
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert (job.state, job.result, job.progress_done, job.attempts) == (
+        "succeeded", {"tps": 10.0}, 7, 1)
+    assert seen["path"] == settings.slides_dir / "s.tiff"
+    assert seen["out"] == settings.results_dir / job_id == Path(job.result_dir or "")
+    assert (seen["params"].assay, seen["params"].cutoffs, seen["params"].threshold) == (
+        "SP263", (5, 25), 0.4)
+
+
+def test_tps_error_fails_for_good(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: Any, **_kw: Any) -> dict[str, Any]:
+        raise SlideError("the slide is truncated")
+
+    monkeypatch.setattr(job_runner, "score_slide", broken)
+    job_id = _job(settings)
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert (job.state, job.error, job.attempts) == ("failed", "the slide is truncated", 1)
+
+
+def test_unexpected_error_requeues_counting_the_attempt(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    def flaky(*_args: Any, **_kw: Any) -> dict[str, Any]:
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(job_runner, "score_slide", flaky)
+    job_id = _job(settings)
+    for attempt in (1, 2, 3):
+        with pytest.raises(MemoryError):
+            job_runner.run_job(job_id, settings)
+        assert (_get(settings, job_id).state, _get(settings, job_id).attempts) == (
+            "queued", attempt)
+    job_runner.run_job(job_id, settings)  # the cap: no fourth attempt
+    job = _get(settings, job_id)
+    assert job.state == "failed" and (job.error or "").startswith("gave up after 3 attempts")
+
+
+def test_lost_lease_stops_without_writing(settings: Settings,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = _job(settings)
+    engine = job_runner.engine_for(settings.db_url)
+
+    def stolen(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
+        with Session(engine) as s:  # another worker takes over
+            s.get(Job, job_id).lease_owner = "thief"  # type: ignore[union-attr]
+            s.commit()
+        time.sleep(0.3)  # one heartbeat notices
+        progress(1, 2)
+        return {"tps": 99.0}
+
+    monkeypatch.setattr(job_runner, "score_slide", stolen)
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert (job.state, job.lease_owner, job.result) == ("running", "thief", None)
+
+
+def test_embedded_runner_picks_up_due_jobs_on_start_and_hands_back_on_stop(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+
+    def slow(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
+        started.append("x")
+        for done in range(1000):
+            progress(done, 1000)
+            time.sleep(0.01)
+        return {}
+
+    monkeypatch.setattr(job_runner, "score_slide", slow)
+    job_id = _job(settings)  # queued before the runner exists, as after a restart
+    runner = EmbeddedRunner(settings)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runner.stop()
+    job = _get(settings, job_id)
+    assert started and (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)
+    assert jobstate.due_jobs(job_runner.engine_for(settings.db_url)) == [job_id]
