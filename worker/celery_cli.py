@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "is requeued (default 30)")
     parser.add_argument("--reconcile-every", type=float, default=RECONCILE_EVERY_S,
                         help="seconds between reconciler passes; 0 turns the reconciler off")
+    parser.add_argument("--reconcile-grace", type=float, default=None,
+                        help="seconds a job may sit queued before its message counts as lost "
+                        "(default 10)")
     parser.add_argument("--loglevel", default="INFO")
     parser.set_defaults(handler=run_worker)
 
@@ -40,31 +43,36 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
     from service.settings import get_settings
-    from worker.celery_app import SCORE_QUEUE, SOFT_SHUTDOWN_S, make_celery
+    from worker.celery_app import SCORE_QUEUE, make_celery
 
     settings = get_settings()
     app = make_celery(settings)
     if args.reconcile_every > 0:
-        _start_reconciler(app, settings, args.reconcile_every)
+        _start_reconciler(app, settings, args.reconcile_every, args.reconcile_grace)
     gpu = "cpu" if args.gpu is None else f"gpu{args.gpu}"
     name = args.name or f"tps-{gpu}@{socket.gethostname()}"
-    grace = SOFT_SHUTDOWN_S if args.shutdown_grace is None else args.shutdown_grace
+    if args.shutdown_grace is not None:
+        app.conf.worker_soft_shutdown_timeout = args.shutdown_grace
     app.worker_main([
         "worker", f"--hostname={name}", f"--queues={SCORE_QUEUE}", "--pool=prefork",
         f"--concurrency={args.concurrency}", f"--loglevel={args.loglevel}",
-        f"--soft-shutdown-timeout={grace}", "--without-gossip", "--without-mingle",
+        "--without-gossip", "--without-mingle",
         "--without-heartbeat",
     ])
     return 0
 
 
-def _start_reconciler(app: Celery, settings: Settings, every_s: float) -> None:
+def _start_reconciler(
+    app: Celery, settings: Settings, every_s: float, grace_s: float | None
+) -> None:
     # A thread of the main worker process, which never scores: it only reads the database and
     # the broker. A daemon thread, so it never holds up a shutdown.
     from service.db import make_engine
-    from worker.reconciler import run_forever
+    from worker.reconciler import QUEUED_GRACE_S, run_forever
 
     engine = make_engine(settings.db_url)
-    thread = threading.Thread(target=run_forever, args=(app, engine, every_s, settings.lease_seconds),
+    grace = QUEUED_GRACE_S if grace_s is None else grace_s
+    thread = threading.Thread(target=run_forever,
+                              args=(app, engine, every_s, settings.lease_seconds, grace),
                               name="tps-reconciler", daemon=True)
     thread.start()

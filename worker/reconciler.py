@@ -87,7 +87,9 @@ def reconcile_once(
     return lost
 
 
-def run_forever(app: Celery, engine: Engine, every_s: float, lease_s: float) -> None:
+def run_forever(
+    app: Celery, engine: Engine, every_s: float, lease_s: float, grace_s: float = QUEUED_GRACE_S
+) -> None:
     """The loop `tps worker` runs beside the Celery worker. A broker or database outage only
     skips a pass; the next one catches up."""
     from kombu.exceptions import OperationalError as BrokerError
@@ -95,7 +97,7 @@ def run_forever(app: Celery, engine: Engine, every_s: float, lease_s: float) -> 
 
     while True:
         try:
-            reconcile_once(app, engine, lease_s)
+            reconcile_once(app, engine, lease_s, grace_s)
         except (BrokerError, DatabaseError, ConnectionError) as exc:
             log.warning("reconciler pass skipped: %s", exc)
         time.sleep(every_s)

@@ -26,22 +26,21 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class ShutdownRequested(BaseException):
-    """Raised in a pool process on SIGTERM (a deploy): the running job goes back to the queue.
-
-    A BaseException so that the scoring code's error handling does not record it as a failure.
-    """
-
-
+_stopping: list[bool] = []  # set by SIGTERM; run_job checks it between tiles
 _running: list[str] = []  # the job this pool process is scoring, if any
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     if _running:
-        raise ShutdownRequested(f"signal {signum}")
+        _stopping.append(True)
+        return
     # Idle: die as SIGTERM would have made us die.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _should_stop() -> bool:
+    return bool(_stopping)
 
 
 @lru_cache(maxsize=1)
@@ -69,12 +68,16 @@ def _warm_up(settings: Settings) -> None:
     log.info("pool process %d: model %s on %s", os.getpid(), runner.info.name, runner.provider)
 
 
-def _slide_path(settings: Settings, job_id: str) -> str | None:
+def _pending_slide(settings: Settings, job_id: str) -> str | None:
+    """The slide path of a job that still needs scoring; None when it is finished or gone."""
     with engine_for(settings).connect() as conn:
-        name = conn.execute(
-            select(Slide.storage_name).join(Job, Job.slide_id == Slide.id).where(Job.id == job_id)
-        ).scalar_one_or_none()
-    return None if name is None else str(settings.slides_dir / name)
+        row = conn.execute(
+            select(Job.state, Slide.storage_name).join(Slide, Job.slide_id == Slide.id)
+            .where(Job.id == job_id)
+        ).one_or_none()
+    if row is None or row.state in ("succeeded", "failed"):
+        return None
+    return str(settings.slides_dir / row.storage_name)
 
 
 def _fail_unreadable(settings: Settings, job_id: str, reason: str) -> None:
@@ -86,36 +89,25 @@ def _fail_unreadable(settings: Settings, job_id: str, reason: str) -> None:
         log.warning("job %s failed: %s", job_id, reason)
 
 
-def _requeue_own(settings: Settings, job_id: str) -> None:
-    """Give back the lease this process holds, so the next worker need not wait for it to expire.
-
-    run_job names its lease owner with this host and pid; a lease held by anyone else is left
-    alone (it belongs to a live worker, or expires by itself).
-    """
-    engine = engine_for(settings)
-    with engine.connect() as conn:
-        owner = conn.execute(select(Job.lease_owner).where(Job.id == job_id)).scalar_one_or_none()
-    mine = owner is not None and socket.gethostname() in owner and str(os.getpid()) in owner
-    if mine and owner is not None and jobstate.requeue(engine, job_id, owner):
-        log.info("job %s requeued on shutdown", job_id)
-
-
 def score_slide(task: Task, job_id: str) -> None:
     settings: Settings = task.app.conf.tps_settings
     from worker import slide_guard
-    from worker.job_runner import run_job
+    from worker.job_runner import Interrupted, run_job
 
-    path = _slide_path(settings, job_id)
-    if path is not None:
-        problem = slide_guard.check_slide(path)
-        if problem is not None:
-            _fail_unreadable(settings, job_id, problem)
-            return
+    path = _pending_slide(settings, job_id)
+    if path is None:
+        log.info("job %s is finished or gone; a duplicate message", job_id)
+        return
+    problem = slide_guard.check_slide(path)
+    if problem is not None:
+        _fail_unreadable(settings, job_id, problem)
+        return
     _running.append(job_id)
     try:
-        run_job(job_id, settings)
-    except ShutdownRequested:
-        _requeue_own(settings, job_id)
+        run_job(job_id, settings, should_stop=_should_stop)
+    except Interrupted:
+        # run_job has put the job back to `queued` (the attempt refunded); the message goes
+        # back too, and should it be lost in the shutdown the reconciler finds the job.
         raise Reject("worker shutting down", requeue=True) from None
     finally:
         _running.clear()
