@@ -59,7 +59,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     log_every: int = 10  # steps
-    checkpoint_every: int = 200  # steps; a checkpoint is also written after every epoch
+    checkpoint_every: int = 200  # steps; a checkpoint is also written when training ends
     device: str = "auto"  # "auto", "cpu" or "cuda"
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes for the summary
 

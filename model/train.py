@@ -1,0 +1,102 @@
+"""The training loop, top to bottom: data, model, AdamW; match, loss, step; log; checkpoint."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from model.checkpoint import CHECKPOINT_NAME, TrainingState, load_checkpoint, save_checkpoint
+from model.config import TrainConfig
+from model.criterion import PointCriterion
+from model.data.dataset import Target, collate
+from model.matcher import match_batch
+from model.network import PointNet
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The sample order of an epoch, fixed by seed and epoch so a resumed epoch can skip ahead."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n, generator=generator).tolist()
+
+
+def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], out_dir: Path,
+          resume: bool = False, stop_after_steps: int | None = None,
+          log: Callable[[str], None] = print) -> TrainingState:
+    """Train until config.epochs, or until stop_after_steps (which stands for an interruption)."""
+    seed_everything(config.seed)
+    device = pick_device(config.device)
+    model = PointNet(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    criterion = PointCriterion(config)
+    checkpoint_path = out_dir / CHECKPOINT_NAME
+    state = TrainingState()
+    if resume:
+        payload = load_checkpoint(checkpoint_path)
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        state = TrainingState(**payload["state"])
+        torch.set_rng_state(payload["torch_rng"])
+        log(f"resumed from {checkpoint_path} at epoch {state.epoch} step {state.step}")
+    n = len(dataset)  # type: ignore[arg-type]
+
+    while state.epoch < config.epochs:
+        order = epoch_order(n, config.seed, state.epoch)[state.batches_done * config.batch_size:]
+        loader = DataLoader(dataset, batch_size=config.batch_size, sampler=order,
+                            collate_fn=collate, num_workers=config.num_workers,
+                            # its own generator: the loader's seed draw must not shift the global
+                            # stream that a resumed run restores
+                            generator=torch.Generator().manual_seed(config.seed + state.epoch))
+        model.train()
+        tick, images_since_tick = time.perf_counter(), 0
+        for images, targets in loader:
+            images = images.to(device)  # (B, 3, H, W)
+            targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
+            outputs = model(images)
+            matches = match_batch(outputs, targets, config.alpha)
+            terms = criterion.terms(outputs, targets, matches)
+            loss = criterion.total(terms)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+            state.step += 1
+            state.batches_done += 1
+            state.images_seen += images.shape[0]
+            images_since_tick += images.shape[0]
+            state.last_terms = {"loss": loss.item()} | {k: v.item() for k, v in terms.items()}
+            if state.step % config.log_every == 0:
+                rate = images_since_tick / max(time.perf_counter() - tick, 1e-9)
+                log(_progress_line(state, rate))
+                tick, images_since_tick = time.perf_counter(), 0
+            if state.step % config.checkpoint_every == 0:
+                save_checkpoint(checkpoint_path, model, optimizer, state)
+            if stop_after_steps is not None and state.step >= stop_after_steps:
+                return state
+        state.epoch += 1
+        state.batches_done = 0
+    save_checkpoint(checkpoint_path, model, optimizer, state)
+    log(f"done: {state.epoch} epochs, {state.step} steps, checkpoint {checkpoint_path}")
+    return state
+
+
+def _progress_line(state: TrainingState, images_per_s: float) -> str:
+    terms = " ".join(f"{k} {v:.4f}" for k, v in state.last_terms.items())
+    return f"epoch {state.epoch} step {state.step} {terms} {images_per_s:.1f} img/s"
