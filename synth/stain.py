@@ -46,13 +46,16 @@ def densities_to_rgb(
     hematoxylin: np.ndarray, dab: np.ndarray, tissue: np.ndarray, style: StainStyle
 ) -> np.ndarray:
     """(H, W) densities and tissue alpha -> (H, W, 3) uint8 RGB by Beer-Lambert."""
-    od = (
-        hematoxylin[..., None] * (style.hematoxylin * style.h_gain)
-        + dab[..., None] * (style.dab * style.dab_gain)
-        + tissue[..., None] * style.background
-        + style.glass_od
-    )
-    rgb = np.exp(-od, dtype=np.float32)
-    rgb *= 255.0
-    np.clip(rgb, 0.0, 255.0, out=rgb)
-    return rgb.astype(np.uint8)
+    rgb = np.empty((*hematoxylin.shape, 3), dtype=np.uint8)
+    h_vec, d_vec = style.hematoxylin * style.h_gain, style.dab * style.dab_gain
+    for c in range(3):  # one channel at a time keeps temporaries small and in cache
+        od = hematoxylin * h_vec[c]
+        od += dab * d_vec[c]
+        od += tissue * style.background[c]
+        od += style.glass_od[c]
+        np.negative(od, out=od)
+        np.exp(od, out=od)
+        od *= 255.0
+        np.clip(od, 0.0, 255.0, out=od)
+        rgb[..., c] = od
+    return rgb
