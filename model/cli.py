@@ -1,0 +1,78 @@
+"""`tps train` and `tps export`. torch and the data readers are imported inside the handlers."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = sub.add_parser("train", help="train the point model on point annotations")
+    train.add_argument("--data", type=Path, required=True,
+                       help="points CSV, BCData folder, or QuPath GeoJSON file or folder")
+    train.add_argument("--data-format", choices=("csv", "bcdata", "geojson"),
+                       help="layout of --data (guessed from the path when omitted)")
+    train.add_argument("--mpp", type=float,
+                       help="microns per pixel of the images; resampled to the model's mpp")
+    train.add_argument("--label-map", help="dataset labels to model classes, "
+                       "e.g. pos_tumor=tumor_pos,neg_tumor=tumor_neg,other=ignore")
+    train.add_argument("--backbone", choices=("small", "vgg16_bn"))
+    train.add_argument("--config", default="",
+                       help="config overrides 'key=value;key=value' (values as JSON), "
+                            "e.g. 'epochs=50;pfa=false;cls_loss=\"ce\"'")
+    train.add_argument("--out", type=Path, required=True, help="folder for checkpoint.pt")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from OUT/checkpoint.pt with its saved config")
+    train.set_defaults(handler=run_train)
+
+    export = sub.add_parser("export", help="export a checkpoint to ONNX (checked with onnxruntime)")
+    export.add_argument("checkpoint", type=Path)
+    export.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
+    export.set_defaults(handler=run_export)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from model.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+    from model.config import ConfigError, TrainConfig, parse_overrides
+    from model.data.dataset import Augmentation, PointDataset
+    from model.data.errors import DatasetError
+    from model.data.label_map import parse_label_map
+    from model.data.samples import load_samples
+    from model.train import train
+
+    try:
+        if args.resume:
+            saved = load_checkpoint(args.out / CHECKPOINT_NAME)["config"]
+            config = TrainConfig.from_dict(saved)
+        else:
+            overrides = parse_overrides(args.config)
+            if args.backbone:
+                overrides["backbone"] = f'"{args.backbone}"'
+            config = TrainConfig().with_overrides(overrides)
+        label_map = parse_label_map(args.label_map, config.classes)
+        samples = load_samples(args.data, label_map, args.data_format, args.mpp, config.mpp)
+    except (ConfigError, CheckpointError, DatasetError) as exc:
+        print(f"tps train: {exc}", file=sys.stderr)
+        return 2
+    dataset = PointDataset(samples, Augmentation(crop_size=config.crop_size),
+                           multiple=config.stride)
+    print(f"training {config.backbone} (pfa={config.pfa}, ic={config.independent_cls}, "
+          f"{config.cls_loss}) on {len(samples)} images -> {args.out}")
+    train(config, dataset, args.out, resume=args.resume)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from model.checkpoint import CheckpointError, model_from_checkpoint
+    from model.export import ExportError, check_export, export_onnx
+
+    try:
+        model, state = model_from_checkpoint(args.checkpoint)
+        export_onnx(model, args.out, state)
+        errors = check_export(model, args.out)
+    except (CheckpointError, ExportError) as exc:
+        print(f"tps export: {exc}", file=sys.stderr)
+        return 2
+    worst = max(errors.values())
+    print(f"wrote {args.out} (onnxruntime matches torch within {worst:.2e})")
+    return 0
