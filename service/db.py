@@ -123,12 +123,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A request holds its connection until FastAPI closes the session, which itself needs a thread
+# of the 40-thread pool; a connection pool smaller than that can deadlock under load.
+_POOL = {"pool_size": 10, "max_overflow": 50}
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               **_POOL)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **_POOL)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:
