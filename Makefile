@@ -25,3 +25,7 @@ serve: setup
 
 test: setup-dev
 	$(BIN)/python -m pytest
+
+# The whole docker-compose stack on this machine (CPU worker): minutes, not for every CI run.
+compose-test: setup
+	bash docker/compose-test.sh

@@ -24,6 +24,10 @@ from service.settings import Settings, get_settings
 
 SCORE_TASK = "tps.score_slide"
 SCORE_QUEUE = "tps.score"
+# Celery's default queue: where a task sent by name with no route lands (the API's dispatcher
+# does so today). Workers consume it too, so such a message is never stranded.
+DEFAULT_QUEUE = "celery"
+CONSUMED_QUEUES = (SCORE_QUEUE, DEFAULT_QUEUE)
 # A deploy (SIGTERM) lets a running job finish if it can within this; `tps worker --shutdown-grace`.
 SOFT_SHUTDOWN_S = 30.0
 

@@ -43,7 +43,7 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
     from service.settings import get_settings
-    from worker.celery_app import SCORE_QUEUE, make_celery
+    from worker.celery_app import CONSUMED_QUEUES, make_celery
 
     settings = get_settings()
     app = make_celery(settings)
@@ -54,7 +54,7 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.shutdown_grace is not None:
         app.conf.worker_soft_shutdown_timeout = args.shutdown_grace
     app.worker_main([
-        "worker", f"--hostname={name}", f"--queues={SCORE_QUEUE}", "--pool=prefork",
+        "worker", f"--hostname={name}", f"--queues={','.join(CONSUMED_QUEUES)}", "--pool=prefork",
         f"--concurrency={args.concurrency}", f"--loglevel={args.loglevel}",
         "--without-gossip", "--without-mingle",
         "--without-heartbeat",

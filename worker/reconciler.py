@@ -21,7 +21,7 @@ from celery import Celery
 from sqlalchemy import Engine, and_, or_, select
 
 from service.db import Job, utcnow
-from worker.celery_app import SCORE_QUEUE, SCORE_TASK
+from worker.celery_app import CONSUMED_QUEUES, SCORE_QUEUE, SCORE_TASK
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def message_job_ids(app: Celery, fresh_within_s: float) -> set[str]:
     """
     with app.connection_for_read() as conn:
         client: Any = conn.default_channel.client
-        waiting = client.lrange(SCORE_QUEUE, 0, -1)
+        waiting = [raw for queue in CONSUMED_QUEUES for raw in client.lrange(queue, 0, -1)]
         cutoff = time.time() - fresh_within_s
         fresh_tags = client.zrangebyscore(UNACKED_INDEX, cutoff, "+inf")
         delivered = client.hmget(UNACKED_HASH, fresh_tags) if fresh_tags else []
