@@ -123,7 +123,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         reject_on_worker_lost=True,
     )(score_slide)
 
-    @worker_process_init.connect(weak=False)
+    @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _init_pool_process(**_kwargs: object) -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
         _warm_up(settings)
