@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from service.settings import Settings
 
 
-def _settings_engine():  # type: ignore[no-untyped-def]
+def _settings_engine() -> tuple[Settings, Engine]:
     from service.db import init_db, make_engine
     from service.settings import get_settings
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from itertools import pairwise
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -34,7 +35,7 @@ class ScoreOptions(BaseModel):
         if value is not None:
             if any(not 0.0 < c <= 100.0 for c in value):
                 raise ValueError("cutoffs must be percentages in (0, 100]")
-            if any(b <= a for a, b in zip(value, value[1:])):
+            if any(b <= a for a, b in pairwise(value)):
                 raise ValueError("cutoffs must increase strictly")
         return value
 
@@ -89,6 +90,10 @@ class BatchOut(BaseModel):
     job_ids: list[str]
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """The store keeps naive UTC; the API says so explicitly."""
     return moment.replace(tzinfo=UTC) if moment is not None else None

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 from __future__ import annotations
 
 from pathlib import Path

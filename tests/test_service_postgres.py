@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 """The API on the real PostgreSQL: the same routes and errors as on SQLite."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.service_fixtures import Api, make_api, pg_schema_url, tiny_slide_byte
 
 
 @pytest.fixture
-def pg_api(tmp_path: Path, pg_schema_url: str) -> Iterator[Api]:  # noqa: F811
+def pg_api(tmp_path: Path, pg_schema_url: str) -> Iterator[Api]:
     yield from make_api(Settings(data_dir=tmp_path / "data", database_url=pg_schema_url,
                                  max_upload_bytes=2_000_000))
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from service.reports import csv_cell, to_csv, COLUMNS
+from service.reports import COLUMNS, csv_cell, to_csv
 
 
 def test_formula_cells_are_escaped() -> None:
