@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
