@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 
 
-def anchor_points(rows: int | torch.Tensor, cols: int | torch.Tensor, stride: int,
-                  offsets: torch.Tensor) -> torch.Tensor:
+def anchor_points(rows: int, cols: int, stride: int, offsets: torch.Tensor) -> torch.Tensor:
     """(rows * cols * K, 2) xy anchors, ordered by row, then column, then offset k.
 
     `offsets` (K, 2) xy, on the device and dtype wanted for the result.

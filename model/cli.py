@@ -54,8 +54,10 @@ def run_train(args: argparse.Namespace) -> int:
     except (ConfigError, CheckpointError, DatasetError) as exc:
         print(f"tps train: {exc}", file=sys.stderr)
         return 2
-    dataset = PointDataset(samples, Augmentation(crop_size=config.crop_size),
-                           multiple=config.stride)
+    augmentation = Augmentation(crop_size=config.crop_size, scale_range=config.scale_range,
+                                flips=config.flips, stain_sigma=config.stain_sigma,
+                                stain_bias=config.stain_bias)
+    dataset = PointDataset(samples, augmentation, multiple=config.stride)
     print(f"training {config.backbone} (pfa={config.pfa}, ic={config.independent_cls}, "
           f"{config.cls_loss}) on {len(samples)} images -> {args.out}")
     train(config, dataset, args.out, resume=args.resume)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 CANONICAL_CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
@@ -55,13 +55,17 @@ class TrainConfig:
     weight_decay: float = 1e-4
     batch_size: int = 8
     crop_size: int = 256
+    # augmentation: random resized crops and flips; HED stain jitter is off when sigma is 0
+    scale_range: tuple[float, float] = (0.8, 1.25)
+    flips: bool = True
+    stain_sigma: float = 0.0
+    stain_bias: float = 0.0
     epochs: int = 100
     seed: int = 0
     num_workers: int = 0
     log_every: int = 10  # steps
     checkpoint_every: int = 200  # steps; a checkpoint is also written when training ends
     device: str = "auto"  # "auto", "cpu" or "cuda"
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes for the summary
 
     def __post_init__(self) -> None:
         self.anchor_offsets = tuple((float(x), float(y)) for x, y in self.anchor_offsets)
@@ -69,6 +73,7 @@ class TrainConfig:
         self.tumor_pos = tuple(self.tumor_pos)
         self.tumor_neg = tuple(self.tumor_neg)
         self.class_weights = tuple(float(w) for w in self.class_weights)
+        self.scale_range = (float(self.scale_range[0]), float(self.scale_range[1]))
         self.validate()
 
     def validate(self) -> None:

@@ -21,6 +21,10 @@ _EPS = 1e-6
 
 
 class PointNet(nn.Module):
+    mean: torch.Tensor  # (1, 3, 1, 1) buffers, in 0..255 units
+    std: torch.Tensor
+    offsets: torch.Tensor  # (K, 2) anchor offsets
+
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.config = config

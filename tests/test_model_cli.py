@@ -30,13 +30,13 @@ def test_train_resume_and_export_from_the_command_line(tmp_path: Path,
     out = tmp_path / "run"
     common = ["train", "--data", str(csv), "--label-map", "pos=tumor_pos,neg=tumor_neg",
               "--backbone", "small", "--out", str(out)]
-    assert main(common + ["--config", "epochs=1;crop_size=64;batch_size=2;head_channels=8;"
-                                      "pfa=false;cls_loss=\"ce\""]) == 0
+    overrides = 'epochs=1;crop_size=64;batch_size=2;head_channels=8;pfa=false;cls_loss="ce"'
+    assert main([*common, "--config", overrides]) == 0
     saved = load_checkpoint(out / CHECKPOINT_NAME)
     assert saved["config"]["pfa"] is False and saved["config"]["cls_loss"] == "ce"
     assert saved["state"]["epoch"] == 1
     # resuming a finished run keeps its saved config and trains no further
-    assert main(common + ["--resume"]) == 0
+    assert main([*common, "--resume"]) == 0
     assert load_checkpoint(out / CHECKPOINT_NAME)["state"]["step"] == saved["state"]["step"]
 
     assert main(["export", str(out / CHECKPOINT_NAME), "--out", str(tmp_path / "m.onnx")]) == 0

@@ -6,8 +6,14 @@ import pytest
 import torch
 
 from model.config import TrainConfig
-from model.criterion import (PointCriterion, ce_loss, detection_loss, gce_loss, joint_loss,
-                             regression_loss)
+from model.criterion import (
+    PointCriterion,
+    ce_loss,
+    detection_loss,
+    gce_loss,
+    joint_loss,
+    regression_loss,
+)
 from model.matcher import match_batch
 from model.network import PointNet
 

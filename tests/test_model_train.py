@@ -36,9 +36,11 @@ def blob_images(count: int, size: int, cells: int, seed: int) -> list[Sample]:
 
 
 def small_config(**changes: object) -> TrainConfig:
-    base = dict(backbone="small", head_channels=32, classes=("pos", "neg"), tumor_pos=("pos",),
-                tumor_neg=("neg",), batch_size=2, crop_size=64, lr=2e-3, weight_decay=0.0,
-                log_every=1000, checkpoint_every=1000, device="cpu")
+    base: dict[str, object] = {
+        "backbone": "small", "head_channels": 32, "classes": ("pos", "neg"),
+        "tumor_pos": ("pos",), "tumor_neg": ("neg",), "batch_size": 2, "crop_size": 64,
+        "lr": 2e-3, "weight_decay": 0.0, "log_every": 1000, "checkpoint_every": 1000,
+        "device": "cpu"}
     return TrainConfig(**(base | changes))  # type: ignore[arg-type]
 
 
