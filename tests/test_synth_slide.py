@@ -117,3 +117,16 @@ def test_rejects_impossible_requests(tmp_path: Path) -> None:
         write_slide(tmp_path / "x.tiff", 800, 800, tps=120.0, seed=0)
     with pytest.raises(SynthError):
         write_slide(tmp_path / "x.tiff", 800, 800, tps=10.0, seed=0, style="he")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_tissue_piece_is_smaller_than_the_minimum(seed: int) -> None:
+    from scipy import ndimage
+
+    from synth.layout import GRID, MIN_FRAGMENT_MM2, make_layout
+
+    layout = make_layout(2000, 1500, 0.5, np.random.default_rng(seed))
+    labels, count = ndimage.label(layout.tissue > 0, structure=np.ones((3, 3), bool))
+    areas_mm2 = np.bincount(labels.ravel())[1:] * (GRID * 0.5 / 1000) ** 2
+    assert count >= 1
+    assert areas_mm2.min() >= MIN_FRAGMENT_MM2

@@ -39,11 +39,14 @@ def test_fixture_slide_cells_are_exactly_the_truth(marker_model: Path, tmp_path:
     assert not (tmp_path / "out" / "cells.bin").exists()
 
 
-def test_synthetic_markers_slide_gives_true_counts_and_tps(marker_model: Path,
-                                                           tmp_path: Path) -> None:
+# Seed 3 at 2000x1500 once grew a tissue speck below the detector's minimum area.
+@pytest.mark.parametrize(("width", "height", "seed"), [(1600, 1200, 11), (2000, 1500, 3)])
+def test_synthetic_markers_slide_gives_true_counts_and_tps(
+    marker_model: Path, tmp_path: Path, width: int, height: int, seed: int
+) -> None:
     from synth.slide import write_slide
 
-    truth = write_slide(tmp_path / "m.tiff", 1600, 1200, tps=30.0, seed=11, style="markers")
+    truth = write_slide(tmp_path / "m.tiff", width, height, tps=30.0, seed=seed, style="markers")
     result = score_slide(tmp_path / "m.tiff", tmp_path / "out", ScoreParams(marker_model))
     assert result["counts"] == truth.counts
     assert result["tps"] == pytest.approx(truth.tps)
