@@ -28,6 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+step "host prerequisites"
+docker/host-prereqs.sh
 step "base images"
 docker/build-base-images.sh
 step "model and slide"
