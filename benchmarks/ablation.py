@@ -1,0 +1,124 @@
+"""The paper's ablation (Shui et al. 2022, Table 2) on the data available, at CPU scale.
+
+    .venv/bin/python -m benchmarks.ablation            # all rows, ~3-4 min each on one core
+    .venv/bin/python -m benchmarks.ablation --report   # table + plot into docs/ from results
+
+Every row trains the default recipe (models/default_recipe.py: small backbone, synthetic
+tiles + BCData) for the same number of steps from the same seed, exports at threshold 0.5 and
+is measured on the DeepLIIF sample (real, never trained on) and on synthetic held-out tiles.
+Results go to runs/ablation/results.json, one row at a time, so a rerun skips finished rows.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.default_recipe import (DEEPLIIF, DEEPLIIF_LABELS, DEEPLIIF_MPP, REPO, TRAIN_SEED,
+                                   VAL_SEED, Recipe, config_overrides, evaluate, make_synthetic,
+                                   training_dataset)
+from models.train_default import export
+
+# Without IC the single C + 1 head is trained with cross entropy whatever cls_loss says.
+ROWS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("baseline", {"pfa": False, "independent_cls": False, "cls_loss": "ce"}),
+    ("+PFA", {"pfa": True, "independent_cls": False, "cls_loss": "ce"}),
+    ("+PFA+IC (CE)", {"cls_loss": "ce"}),
+    *((f"+PFA+IC GCE q={q}", {"cls_loss": "gce", "q": q}) for q in (0.1, 0.3, 0.5, 0.7, 0.9)),
+)
+WORK = REPO / "runs" / "ablation"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400, help="training steps per row")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--report", action="store_true", help="only write docs/ablation-*")
+    args = parser.parse_args()
+    results_path = WORK / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    if not args.report:
+        torch.set_num_threads(args.threads)
+        recipe = Recipe()
+        synth = make_synthetic(WORK / "synth-train", recipe.synth_tiles, TRAIN_SEED)
+        val = make_synthetic(WORK / "synth-val", recipe.val_tiles, VAL_SEED)
+        for name, overrides in ROWS:
+            if name in results:
+                continue
+            results[name] = run_row(name, overrides, recipe, synth, val, args.steps)
+            results_path.write_text(json.dumps(results, indent=2) + "\n")
+            print(name, json.dumps(results[name]), flush=True)
+    write_plot(results, REPO / "docs" / "ablation.png")
+    print(table(results))
+    return 0
+
+
+def run_row(name: str, overrides: dict[str, Any], recipe: Recipe, synth: Path, val: Path,
+            steps: int) -> dict[str, Any]:
+    from model.config import TrainConfig
+    from model.train import train
+
+    out = WORK / name.replace(" ", "_").replace("+", "p").replace("=", "")
+    # the periodic checkpoint falls on the last step, so the stopped run is saved there
+    config = TrainConfig(**config_overrides(recipe) | overrides
+                         | {"epochs": 10_000, "checkpoint_every": steps})
+    started = time.perf_counter()
+    train(config, training_dataset(recipe, synth, recipe.crop_size), out,
+          stop_after_steps=steps, log=lambda line: None)
+    seconds = time.perf_counter() - started
+    onnx_path = out / "model.onnx"
+    export(out / "checkpoint.pt", onnx_path, threshold=0.5, notes={"ablation_row": name})
+    return {"overrides": overrides, "steps": steps, "train_seconds": round(seconds),
+            "deepliif": evaluate(onnx_path, DEEPLIIF, out / "deepliif.json", DEEPLIIF_MPP,
+                                 DEEPLIIF_LABELS),
+            "synthetic_val": evaluate(onnx_path, val, out / "synth-val.json")}
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = ["| row | DeepLIIF det F1 | DeepLIIF pos/neg F1 | DeepLIIF pos-fraction err | "
+             "synthetic det F1 | synthetic class F1 (4-class macro) | train s |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in results.items():
+        d, s = row["deepliif"], row["synthetic_val"]
+        lines.append(f"| {name} | {_f(d['detection_f1'])} | {_f(d['pos_neg_f1'])} | "
+                     f"{_f(d['fraction_error'])} | {_f(s['detection_f1'])} | "
+                     f"{_f(s['macro_f1'])} | {row['train_seconds']} |")
+    return "\n".join(lines)
+
+
+def write_plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    series = {"DeepLIIF detection F1": [results[n]["deepliif"]["detection_f1"] for n in names],
+              "DeepLIIF pos/neg F1": [results[n]["deepliif"]["pos_neg_f1"] for n in names],
+              "synthetic detection F1": [results[n]["synthetic_val"]["detection_f1"] for n in names],
+              "synthetic class F1": [results[n]["synthetic_val"]["macro_f1"] for n in names]}
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.2
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([x + (i - 1.5) * width for x in range(len(names))],
+               [v or 0.0 for v in values], width, label=label)
+    ax.set_xticks(range(len(names)), names, rotation=25, ha="right")
+    ax.set_ylabel("F1")
+    ax.set_ylim(0, 1)
+    ax.set_title("Ablation at CPU scale (small backbone, equal steps per row)")
+    ax.legend(fontsize=8, ncols=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
