@@ -13,12 +13,12 @@ TPS = Path(sys.executable).parent / "tps"
 def test_synth_slide_and_tiles_commands(tmp_path: Path) -> None:
     slide = tmp_path / "s.tiff"
     done = subprocess.run(
-        [str(TPS), "synth", "slide", "--out", str(slide), "--width", "900", "--height", "700",
+        [str(TPS), "synth", "slide", "--out", str(slide), "--width", "1600", "--height", "1200",
          "--tps", "60", "--seed", "3", "--style", "markers", "--mpp", "0.25"],
         capture_output=True, text=True, check=True,
     )
     assert done.stdout.count("\n") == 1 and "markers" in done.stdout
-    assert openslide.OpenSlide(slide).dimensions == (900, 700)
+    assert openslide.OpenSlide(slide).dimensions == (1600, 1200)
     assert (tmp_path / "s.truth.json").is_file() and (tmp_path / "s.cells.csv.gz").is_file()
 
     done = subprocess.run(
