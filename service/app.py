@@ -8,7 +8,7 @@ from service.db import init_db, make_engine, make_session_factory
 from service.deps import ServiceState
 from service.dispatch import Dispatcher
 from service.errors import install_error_handlers
-from service.metrics import ServiceMetrics
+from service.metrics import RequestCounter, ServiceMetrics
 from service.settings import Settings
 
 
@@ -21,7 +21,7 @@ def create_app(settings: Settings, dispatcher: Dispatcher) -> FastAPI:
     app = FastAPI(title="PD-L1 TPS service", version="1")
     app.state.tps = ServiceState(settings, engine, make_session_factory(engine), dispatcher)
     app.state.metrics = ServiceMetrics(engine)
-    app.middleware("http")(app.state.metrics.count_request)
+    app.add_middleware(RequestCounter, metrics=app.state.metrics)
     install_error_handlers(app)
     for module in (routes_slides, routes_jobs, routes_batches, routes_health):
         app.include_router(module.router)

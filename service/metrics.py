@@ -2,14 +2,13 @@
 broker mode the jobs run in other processes; the database is the one place that sees them all."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.db import JOB_STATES, Job, utcnow
 
@@ -59,11 +58,32 @@ class ServiceMetrics:
                                 ["method", "route", "status"], registry=self.registry)
         self.registry.register(JobCollector(engine))
 
-    async def count_request(self, request: Request,
-                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        # The route template, not the path, keeps the label set small (no ids in labels).
-        template = getattr(route, "path", "unmatched")
-        self.requests.labels(request.method, template, str(response.status_code)).inc()
-        return response
+
+
+class RequestCounter:
+    """Plain ASGI middleware: it counts each request without buffering or re-wrapping the
+    streamed upload bodies, which Starlette's BaseHTTPMiddleware would route through a queue."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            # The router writes the matched route into the scope; its template, not the path,
+            # keeps the label set small (no ids in labels).
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()

@@ -74,9 +74,8 @@ def test_truncated_slide_is_a_slide_error(slide: tuple[Path, np.ndarray], tmp_pa
     data = slide[0].read_bytes()
     cut = tmp_path / "cut.tiff"
     cut.write_bytes(data[: len(data) // 3])
-    with pytest.raises(SlideError):
-        with SlideReader(cut) as reader:
-            reader.read_rgb(0, 0, 0, 640, 480)
+    with pytest.raises(SlideError), SlideReader(cut) as reader:
+        reader.read_rgb(0, 0, 0, 640, 480)
 
 
 def test_corrupt_header_is_a_slide_error(slide: tuple[Path, np.ndarray], tmp_path: Path) -> None:

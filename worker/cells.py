@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class CellSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._file = open(path, "wb")
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close() or the with-block
 
     def append(self, cells: np.ndarray) -> None:
         if cells.dtype != CELL_DTYPE:
@@ -30,7 +31,7 @@ class CellSink:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> CellSink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -35,7 +35,7 @@ def keep_cells(level0_xy: np.ndarray, slide: SlideInfo, tissue: TissueMask) -> n
     x, y = level0_xy[:, 0], level0_xy[:, 1]
     on_slide = (x >= -0.5) & (x < slide.width - 0.5) & (y >= -0.5) & (y < slide.height - 0.5)
     row, col = mask_pixel_of(x, y, tissue)
-    return on_slide & tissue.mask[row, col]
+    return np.asarray(on_slide & tissue.mask[row, col])
 
 
 def detect_cells(source: TileSource, runner: ModelRunner, tissue: TissueMask,

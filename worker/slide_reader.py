@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 import openslide
@@ -87,7 +88,7 @@ class SlideReader:
     def close(self) -> None:
         self._slide.close()
 
-    def __enter__(self) -> SlideReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -36,12 +36,12 @@ class TileGrid:
         """
         shifted = tile_xy + 0.5
         inside = (shifted >= self.halo) & (shifted < self.halo + self.core)
-        return inside.all(axis=1)
+        return np.asarray(inside.all(axis=1))
 
     def to_level0(self, tile_xy: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """(K, 2) tile-frame pixel centres -> level-0 pixel centres."""
         model_xy = tile_xy.astype(np.float64) + origin  # (K, 2)
-        return (model_xy + 0.5) * self.scale - 0.5
+        return np.asarray((model_xy + 0.5) * self.scale - 0.5)
 
 
 def _mask_hits(mask: TissueMask, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray,

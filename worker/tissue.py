@@ -65,11 +65,11 @@ def tissue_from_thumbnail(thumb: np.ndarray, downsample: float, mpp: float,
     mask = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool))
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
-        return mask
+        return np.asarray(mask)
     pixel_um2 = (downsample * mpp) ** 2
     areas = np.bincount(labels.ravel())[1:] * pixel_um2  # (count,)
     keep = np.concatenate([[False], areas >= min_area_um2])
-    return keep[labels]
+    return np.asarray(keep[labels])
 
 
 def detect_tissue(reader: SlideReader, min_area_um2: float = DEFAULT_MIN_AREA_UM2,
