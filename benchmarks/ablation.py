@@ -18,9 +18,19 @@ from typing import Any
 
 import torch
 
-from models.default_recipe import (DEEPLIIF, DEEPLIIF_LABELS, DEEPLIIF_MPP, REPO, TRAIN_SEED,
-                                   VAL_SEED, Recipe, config_overrides, evaluate, make_synthetic,
-                                   training_dataset)
+from models.default_recipe import (
+    DEEPLIIF,
+    DEEPLIIF_LABELS,
+    DEEPLIIF_MPP,
+    REPO,
+    TRAIN_SEED,
+    VAL_SEED,
+    Recipe,
+    config_overrides,
+    evaluate,
+    make_synthetic,
+    training_dataset,
+)
 from models.train_default import export
 
 # Without IC the single C + 1 head is trained with cross entropy whatever cls_loss says.
@@ -87,8 +97,8 @@ def run_row(name: str, overrides: dict[str, Any], recipe: Recipe, synth: Path, v
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| row | DeepLIIF det F1 | DeepLIIF pos/neg F1 | DeepLIIF pos-fraction err | "
-             "synthetic det F1 | synthetic class F1 (4-class macro) | train s |",
+    lines = [("| row | DeepLIIF det F1 | DeepLIIF pos/neg F1 | DeepLIIF pos-fraction err | "
+              "synthetic det F1 | synthetic class F1 (4-class macro) | train s |"),
              "|---|---|---|---|---|---|---|"]
     for name, row in results.items():
         if "diverged" in row:

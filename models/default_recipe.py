@@ -72,10 +72,9 @@ def make_synthetic(out_dir: Path, count: int, seed: int) -> Path:
 def training_dataset(recipe: Recipe, synth_points: Path, crop_size: int) -> Any:
     """Synthetic tiles (their labels are already model classes) + BCData x bcdata_repeats."""
     from model.data.dataset import Augmentation
-
-    from models.eosin_wash import EosinWashDataset
     from model.data.label_map import parse_label_map
     from model.data.samples import load_samples
+    from models.eosin_wash import EosinWashDataset
 
     synth = load_samples(synth_points, parse_label_map(None), "csv")
     real = load_samples(BCDATA, parse_label_map(BCDATA_LABELS), "csv", BCDATA_MPP, 0.5)

@@ -19,10 +19,23 @@ from typing import Any
 
 import torch
 
-from models.default_recipe import (BCDATA, BCDATA_LABELS, BCDATA_MPP, DEEPLIIF, DEEPLIIF_LABELS,
-                                   DEEPLIIF_MPP, DEEPLIIF_NOMINAL_MPP, REPO, TRAIN_SEED, VAL_SEED,
-                                   Recipe, config_overrides, evaluate, make_synthetic,
-                                   training_dataset)
+from models.default_recipe import (
+    BCDATA,
+    BCDATA_LABELS,
+    BCDATA_MPP,
+    DEEPLIIF,
+    DEEPLIIF_LABELS,
+    DEEPLIIF_MPP,
+    DEEPLIIF_NOMINAL_MPP,
+    REPO,
+    TRAIN_SEED,
+    VAL_SEED,
+    Recipe,
+    config_overrides,
+    evaluate,
+    make_synthetic,
+    training_dataset,
+)
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
