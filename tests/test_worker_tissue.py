@@ -7,12 +7,38 @@ import pytest
 
 from tests.worker_slide_fixture import GLASS, TISSUE, markers_image, write_pyramid_tiff
 from worker.slide_reader import SlideReader
-from worker.tissue import otsu_threshold, read_thumbnail, saturation, tissue_from_thumbnail
+from worker.tissue import (
+    glass_rgb,
+    optical_density,
+    otsu_threshold,
+    read_thumbnail,
+    tissue_from_thumbnail,
+)
 
 
-def test_saturation_of_glass_tissue_and_marker() -> None:
-    rgb = np.array([[GLASS, TISSUE, (255, 0, 0), (0, 0, 0)]], np.uint8)
-    np.testing.assert_allclose(saturation(rgb), [[0.0, 0.25, 1.0, 0.0]])
+def test_optical_density_against_the_glass() -> None:
+    rgb = np.array([[GLASS, TISSUE, (255, 0, 0), (127, 255, 255)]], np.uint8)
+    # ln(256 / (v + 1)) of the darkest channel: 0; ln(256/151); ln(256/1); ln(256/128)
+    expected = [[0.0, np.log(256 / 151), np.log(256.0), np.log(2.0)]]
+    np.testing.assert_allclose(optical_density(rgb, np.full(3, 255.0)), expected, rtol=1e-6)
+
+
+def test_glass_colour_is_the_brightest_tenth_or_white() -> None:
+    tinted = np.full((10, 10, 3), (244, 254, 243), np.uint8)
+    tinted[:8] = (224, 243, 223)  # 80 % pale tissue
+    np.testing.assert_array_equal(glass_rgb(tinted), [244, 254, 243])
+    no_glass = np.full((10, 10, 3), TISSUE, np.uint8)
+    np.testing.assert_array_equal(glass_rgb(no_glass), [255, 255, 255])
+
+
+def test_pale_tissue_on_tinted_glass_is_found() -> None:
+    # Colours read off a synthetic IHC slide: greenish glass, pale haematoxylin-only stroma;
+    # their saturations (0.043 and 0.08) are too close for a saturation threshold.
+    thumb = np.full((60, 60, 3), (244, 254, 243), np.uint8)
+    thumb[10:50, 5:25] = (224, 243, 223)
+    thumb[10:50, 35:55] = (195, 211, 201)
+    mask = tissue_from_thumbnail(thumb, downsample=16.0, mpp=0.5, min_area_um2=1_000)
+    assert mask[30, 15] and mask[30, 45] and not mask[30, 30] and not mask[2, 2]
 
 
 def test_otsu_splits_two_populations() -> None:

@@ -1,4 +1,5 @@
-"""Find tissue on a low-resolution view: saturation, Otsu threshold, minimum fragment area."""
+"""Find tissue on a low-resolution view: optical density against the glass, Otsu threshold,
+minimum fragment area."""
 from __future__ import annotations
 
 import math
@@ -13,8 +14,10 @@ MASK_MAX_SIDE = 2048  # mask pixels along the longer side of the slide
 DEFAULT_MIN_AREA_UM2 = 10_000.0  # 0.01 mm^2: smaller specks are dust or debris
 STRIP_ROWS = 64  # mask rows read at once, so memory stays bounded on huge levels
 # Otsu on a slide that is nearly all tissue (or all glass) can split one population in two;
-# the clamp keeps the threshold between glass (S ~ 0) and faint tissue (S ~ 0.1).
-MIN_SATURATION, MAX_SATURATION = 0.04, 0.12
+# the clamp keeps the threshold between glass noise (density ~ 0.01) and faint stroma (~ 0.08),
+# which Otsu would otherwise put with the glass when dense tissue is also present.
+MIN_DENSITY, MAX_DENSITY = 0.03, 0.06
+MIN_GLASS_LEVEL = 200.0  # a "glass" colour darker than this is tissue: the slide has no glass
 
 
 def read_thumbnail(reader: SlideReader, max_side: int = MASK_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -36,10 +39,24 @@ def read_thumbnail(reader: SlideReader, max_side: int = MASK_MAX_SIDE) -> tuple[
     return thumb, level_ds * factor
 
 
-def saturation(rgb: np.ndarray) -> np.ndarray:
-    high = rgb.max(axis=2).astype(np.float32)
-    low = rgb.min(axis=2).astype(np.float32)
-    return np.where(high > 0, (high - low) / np.maximum(high, 1.0), 0.0)
+def glass_rgb(thumb: np.ndarray) -> np.ndarray:
+    """(3,) colour of the empty glass: the median of the brightest tenth of the thumbnail.
+
+    Glass is the brightest thing on a brightfield slide, but scanners tint it (greenish,
+    yellowish), so tissue is measured against this colour rather than against pure white.
+    A slide with too little glass for its brightest tenth to be glass falls back to white.
+    """
+    flat = thumb.reshape(-1, 3).astype(np.float32)
+    brightness = flat.sum(axis=1)
+    glass = np.median(flat[brightness >= np.percentile(brightness, 90)], axis=0)
+    return glass if glass.mean() >= MIN_GLASS_LEVEL else np.full(3, 255.0, np.float32)
+
+
+def optical_density(thumb: np.ndarray, glass: np.ndarray) -> np.ndarray:
+    """(h, w) largest per-channel optical density against the glass: 0 on glass, more stain
+    more density. Natural log, so 0.05 is a pixel about 5 % darker than the glass."""
+    density = np.log((glass + 1.0) / (thumb.astype(np.float32) + 1.0))  # (h, w, 3)
+    return np.asarray(np.clip(density.max(axis=2), 0.0, None))
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
@@ -57,9 +74,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
 def tissue_from_thumbnail(thumb: np.ndarray, downsample: float, mpp: float,
                           min_area_um2: float = DEFAULT_MIN_AREA_UM2) -> np.ndarray:
     """(h, w) bool tissue mask of a thumbnail whose pixels are `downsample` level-0 pixels."""
-    sat = saturation(thumb)
-    threshold = float(np.clip(otsu_threshold(sat), MIN_SATURATION, MAX_SATURATION))
-    mask = sat > threshold
+    density = optical_density(thumb, glass_rgb(thumb))
+    threshold = float(np.clip(otsu_threshold(np.minimum(density, 1.0)), MIN_DENSITY, MAX_DENSITY))
+    mask = density > threshold
     # A mask pixel on a fragment's edge is part glass, so its mean colour is washed out;
     # growing by one pixel keeps the cells right at the edge of the tissue.
     mask = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool))
