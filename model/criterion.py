@@ -33,9 +33,12 @@ def gce_loss(cls_logits: torch.Tensor, labels: torch.Tensor, q: float,
 
     cls_logits (N, C), labels (N,). Tends to cross entropy (plus the gamma term) as q -> 0.
     """
-    p = cls_logits.softmax(dim=-1)  # (N, C)
-    p_true = p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N,)
-    return ((1.0 - p_true.pow(q)) / q + gamma * p.norm(dim=-1)).sum()
+    log_p = cls_logits.log_softmax(dim=-1)  # (N, C)
+    log_p_true = log_p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N,)
+    # p^q as exp(q log p): p itself underflows to 0 for a confident wrong class, and the
+    # gradient of p^q at 0 is 0 * inf = NaN; through the log it stays finite.
+    p_true_q = (q * log_p_true).exp()  # (N,)
+    return ((1.0 - p_true_q) / q + gamma * log_p.exp().norm(dim=-1)).sum()
 
 
 def ce_loss(cls_logits: torch.Tensor, labels: torch.Tensor,

@@ -13,6 +13,10 @@ class TooFewProposalsError(ValueError):
     """An image has more annotated points than the model has proposals (anchor points)."""
 
 
+class DivergedError(FloatingPointError):
+    """The network's outputs are no longer finite numbers: training has diverged."""
+
+
 Match = tuple[torch.Tensor, torch.Tensor]  # (proposal indices (N,), target indices (N,)), long
 
 
@@ -37,6 +41,9 @@ def match_image(points: torch.Tensor, p_obj: torch.Tensor, p_class: torch.Tensor
             f"{n} annotated points but only {m} proposals; use a larger input or more anchors "
             "per region (annotated points are never dropped)")
     cost = matching_cost(points, p_obj, p_class, target_points, target_labels, alpha)
+    if not torch.isfinite(cost).all():
+        raise DivergedError("the matching cost holds NaN or inf: training diverged; "
+                            "lower the learning rate or resume from an earlier checkpoint")
     rows, cols = linear_sum_assignment(cost.detach().cpu().float().numpy())
     return (torch.as_tensor(rows, dtype=torch.long, device=points.device),
             torch.as_tensor(cols, dtype=torch.long, device=points.device))

@@ -100,3 +100,12 @@ def test_an_unknown_term_name_is_an_error() -> None:
     criterion = PointCriterion(TrainConfig(backbone="small"))
     with pytest.raises(KeyError):
         criterion.total({"loss_points": torch.tensor(1.0)})
+
+
+def test_gce_gradient_stays_finite_for_a_confident_wrong_class() -> None:
+    # softmax of [120, 0, 0, 0] gives p_true = 0 exactly in float32 for class 1.
+    logits = torch.tensor([[120.0, 0.0, 0.0, 0.0]], requires_grad=True)
+    loss = gce_loss(logits, torch.tensor([1]), q=0.7, gamma=0.1)
+    loss.backward()
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()
+    assert loss.item() == pytest.approx(1 / 0.7 + 0.1, abs=1e-4)

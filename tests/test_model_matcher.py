@@ -62,3 +62,13 @@ def test_batched_matching_equals_per_image_matching() -> None:
         single = match_batch({k: v[i:i + 1] for k, v in outputs.items()}, [target], 0.05)[0]
         assert torch.equal(batched[i][0], single[0]) and torch.equal(batched[i][1], single[1])
     assert [len(s) for s, _ in batched] == [5, 0, 12]
+
+
+def test_non_finite_outputs_raise_a_named_error() -> None:
+    from model.matcher import DivergedError, match_image
+
+    points = torch.zeros(3, 2)
+    p_obj = torch.tensor([0.5, float("nan"), 0.5])
+    with pytest.raises(DivergedError, match="diverged"):
+        match_image(points, p_obj, torch.full((3, 2), 0.5), torch.zeros(1, 2),
+                    torch.tensor([0]), alpha=0.05)
