@@ -78,6 +78,7 @@ def main() -> int:
 def run_row(name: str, overrides: dict[str, Any], recipe: Recipe, synth: Path, val: Path,
             steps: int) -> dict[str, Any]:
     from model.config import TrainConfig
+    from model.matcher import DivergedError
     from model.train import train
 
     out = WORK / name.replace(" ", "_").replace("+", "p").replace("=", "")
@@ -88,7 +89,7 @@ def run_row(name: str, overrides: dict[str, Any], recipe: Recipe, synth: Path, v
     try:
         train(config, training_dataset(recipe, synth, recipe.crop_size), out,
               stop_after_steps=steps, log=lambda line: None)
-    except ValueError as exc:  # NaN costs reach the matcher when a run diverges
+    except (DivergedError, ValueError) as exc:  # NaN costs reach the matcher on divergence
         return {"overrides": overrides, "steps": steps, "diverged": str(exc),
                 "train_seconds": round(time.perf_counter() - started)}
     seconds = time.perf_counter() - started
