@@ -66,7 +66,7 @@ def test_result_json_holds_the_scores(out_dir: Path) -> None:
     assert lo < result["tps"] < hi
     assert result["category"] == "1-49%"
     assert result["flags"] == {"inadequate": False, "near_cutoff": False,
-                               "no_tumor_cells": False}
+                               "no_tumor_cells": False, "not_ihc": True}
     # Two 256-pixel mask pixels at 0.5 um are 0.128 mm squares: (48 + 104) * 0.016384 mm^2.
     assert result["tissue_area_mm2"] == pytest.approx(152 * 0.128 ** 2)
     assert result["slide"] == {"sha256": "cd" * 32, "width": 7680, "height": 5120, "mpp": MPP,
@@ -136,7 +136,9 @@ def test_zero_tumour_cells_give_a_null_tps(tmp_path: Path) -> None:
     cells = placed_cells()
     result = _score(tmp_path / "out", cells[cells["cls"] >= 2])
     assert result["tps"] is None and result["tps_ci95"] is None and result["category"] is None
-    assert result["flags"] == {"inadequate": True, "near_cutoff": False, "no_tumor_cells": True}
+    # The flat pink test tissue (200, 150, 180) is eosin-coloured: it does not look like IHC.
+    assert result["flags"] == {"inadequate": True, "near_cutoff": False, "no_tumor_cells": True,
+                               "not_ihc": True}
     assert '"tps": null' in (tmp_path / "out" / "result.json").read_text()
 
 

@@ -1,6 +1,7 @@
 """Build the result.json content from integer counts (see worker/result_schema.py)."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from worker.aggregate import GRID_MM, Fragments, SlideCounts, TumorClassIds
 from worker.model_info import ModelInfo
 from worker.result_schema import SCHEMA_VERSION
 from worker.slide_info import SlideInfo
+from worker.stain_check import check_tissue_stain
 from worker.tissue_mask import TissueMask
 from worker.tps import TpsScore, category_labels, score_counts
 
@@ -69,9 +71,13 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
     tumor = TumorClassIds.from_model(model)
     pos, neg = tumor.split(counts.class_counts)
     score = score_counts(pos, neg, cutoffs)
+    scores = _score_fields(score)
+    stain = check_tissue_stain(tissue)
+    scores["flags"]["not_ihc"] = stain is not None and not stain.looks_like_ihc
     return {
         "schema_version": SCHEMA_VERSION,
-        **_score_fields(score),
+        **scores,
+        "stain": None if stain is None else asdict(stain),
         "categories": category_labels(tuple(float(c) for c in cutoffs)),
         "cutoffs": [float(c) for c in cutoffs],
         "counts": _counts_by_name(counts.class_counts, model.classes),

@@ -26,6 +26,17 @@ class Flags(_Strict):
     no_tumor_cells: bool = Field(description="no tumour cells: TPS is undefined")
 
 
+class SlideFlags(Flags):
+    not_ihc: bool = Field(description="the tissue holds eosin: H&E rather than IHC, so the "
+                                      "TPS is meaningless (see stain)")
+
+
+class Stain(_Strict):
+    haematoxylin: float = Field(description="share of the tissue's optical density")
+    eosin: float
+    dab: float
+
+
 class Fragment(_Strict):
     id: int = Field(description="1-based, in scan order of the tissue mask")
     area_mm2: float
@@ -65,7 +76,9 @@ class Result(_Strict):
     cutoffs: list[float] = Field(description="category cutoffs in percent")
     counts: dict[str, int] = Field(description="cells per class name")
     tumor_cells: int
-    flags: Flags
+    flags: SlideFlags
+    stain: Stain | None = Field(description="colour deconvolution of the tissue thumbnail; "
+                                            "null when no tissue")
     tissue_area_mm2: float
     fragments: list[Fragment]
     cells_outside_fragments: int = Field(description="non-zero only when no tissue was found")
