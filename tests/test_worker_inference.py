@@ -70,3 +70,30 @@ def test_missing_or_broken_model_is_a_model_error(tmp_path: Path) -> None:
     broken.write_bytes(b"not an onnx file")
     with pytest.raises(ModelError):
         get_runner(broken)
+
+
+def test_cuda_is_not_tried_without_a_driver(marker_model: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime as ort
+
+    from worker import inference
+
+    asked: list[list[str]] = []
+    real_session = ort.InferenceSession
+
+    def recording_session(path: str, options: ort.SessionOptions,
+                          providers: list[str]) -> ort.InferenceSession:
+        asked.append(providers)
+        return real_session(path, options, providers=[CPU])
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", CPU])
+    monkeypatch.setattr(ort, "InferenceSession", recording_session)
+    monkeypatch.setattr(inference, "cuda_driver_present", lambda: False)
+    _, provider = inference._create_session(marker_model)
+    assert provider == CPU and asked == [[CPU]]
+
+    asked.clear()
+    monkeypatch.setattr(inference, "cuda_driver_present", lambda: True)
+    _, provider = inference._create_session(marker_model)
+    # CUDA was asked for first; the session fell back to CPU, which is then reported.
+    assert provider == CPU and asked[0] == ["CUDAExecutionProvider", CPU]

@@ -1,6 +1,7 @@
 """One onnxruntime session per process, on CUDA when it truly works, else on the CPU."""
 from __future__ import annotations
 
+import ctypes
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,9 +48,21 @@ def _session_options() -> ort.SessionOptions:
     return options
 
 
+def cuda_driver_present() -> bool:
+    """Whether the NVIDIA driver library loads. onnxruntime-gpu lists CUDA as available on any
+    machine, and trying it without a driver prints a loud error; this asks the driver first."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def _create_session(path: Path) -> tuple[ort.InferenceSession, str]:
     ort.set_default_logger_severity(ORT_LOG_ERRORS_ONLY)
-    if CUDA in ort.get_available_providers():
+    if CUDA in ort.get_available_providers() and not cuda_driver_present():
+        log.info("onnxruntime has CUDA but this machine has no NVIDIA driver; using CPU")
+    elif CUDA in ort.get_available_providers():
         try:
             session = ort.InferenceSession(str(path), _session_options(), providers=[CUDA, CPU])
         except ORT_ERRORS as exc:
