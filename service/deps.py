@@ -1,7 +1,7 @@
 """What a route may ask for: the settings, a database session, the dispatcher, the caller's lab."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +23,8 @@ class ServiceState:
     dispatcher: Dispatcher
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    # async: it does no I/O, and a sync dependency would cost a threadpool hop per request.
     state: ServiceState = request.app.state.tps
     return state
 
@@ -31,9 +32,15 @@ def get_state(request: Request) -> ServiceState:
 State = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_session(state: State) -> Iterator[Session]:
-    with state.sessions() as session:
+async def get_session(state: State) -> AsyncIterator[Session]:
+    # Opened and closed on the event loop, so closing needs no threadpool hop: a request must
+    # never hold a pooled connection while it queues for a thread, or 100 pollers exhaust the
+    # pool while the threads that would free it wait for a connection (seen: a deadlock).
+    session = state.sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
@@ -51,6 +58,8 @@ def current_lab(
     if not token:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
     lab_id = lab_for_key(session, token)
+    # End the read so its connection goes back to the pool before the route's own hop.
+    session.rollback()
     if lab_id is None:
         raise Unauthorized("invalid API key")
     return lab_id
