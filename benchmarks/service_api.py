@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -90,6 +91,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def running_api(data_dir: Path, lab: str) -> Iterator[tuple[str, str, int]]:
+    """`tps serve` in embedded mode on a free port: yields its URL, a key of `lab`, its pid."""
+    env = {**os.environ, "TPS_DATA_DIR": str(data_dir)}
+    env.pop("TPS_BROKER_URL", None)
+    tps = [sys.executable, "-m", "tps"]
+    key = subprocess.run([*tps, "keys", "create", "--lab", lab], env=env, cwd=REPO,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    port = _free_port()
+    proc = subprocess.Popen([*tps, "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url, key, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=512, help="upload size in MiB")
@@ -98,22 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=REPO) as tmp:
         folder = Path(tmp)
-        env = {**os.environ, "TPS_DATA_DIR": str(folder / "data")}
-        env.pop("TPS_BROKER_URL", None)
-        tps = [sys.executable, "-m", "tps"]
-        key = subprocess.run([*tps, "keys", "create", "--lab", "bench"], env=env, check=True,
-                             capture_output=True, text=True, cwd=REPO).stdout.strip()
-        port = _free_port()
-        server = subprocess.Popen([*tps, "serve", "--port", str(port), "--log-level", "warning"],
-                                  env=env, cwd=REPO)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(150):
-                try:
-                    httpx.get(f"{url}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        with running_api(folder / "data", "bench") as (url, key, _pid):
             raw = disk_write_mb_s(folder, args.mb)
             upload, status = upload_mb_s(url, key, args.mb)
             print(f"raw disk write  : {raw:8.1f} MB/s ({args.mb} MiB, fsync)")
@@ -125,9 +137,6 @@ def main() -> None:
             print(f"GET /v1/jobs/{{id}}: {args.pollers} pollers x {args.requests}: "
                   f"p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, "
                   f"max {lat.max():.1f} ms")
-        finally:
-            server.terminate()
-            server.wait(20)
 
 
 if __name__ == "__main__":

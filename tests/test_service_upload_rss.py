@@ -1,19 +1,14 @@
 """A 1 GB streamed upload must not grow the API's memory: it goes to disk in blocks."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT
+from benchmarks.service_api import running_api
 
 GIB = 1024**3
 CHUNK = 1024 * 1024
@@ -26,35 +21,10 @@ def _rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
-    env = {**os.environ, "TPS_DATA_DIR": str(tmp_path / "data"), "TPS_PROBE_TIMEOUT_S": "30"}
-    env.pop("TPS_BROKER_URL", None)
-    tps = [sys.executable, "-m", "tps"]
-    key = subprocess.run([*tps, "keys", "create", "--lab", "big"], env=env, cwd=REPO_ROOT,
-                         check=True, capture_output=True, text=True).stdout.strip()
-    port = _free_port()
-    proc = subprocess.Popen([*tps, "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=REPO_ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url, key, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with running_api(tmp_path / "data", "big") as api:
+        yield api
 
 
 def test_1gb_upload_keeps_rss_growth_under_100mb(served: tuple[str, str, int]) -> None:
