@@ -5,17 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.data.arguments import add_data_arguments
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     train = sub.add_parser("train", help="train the point model on point annotations")
-    train.add_argument("--data", type=Path, required=True,
-                       help="points CSV, BCData folder, or QuPath GeoJSON file or folder")
-    train.add_argument("--data-format", choices=("csv", "bcdata", "geojson"),
-                       help="layout of --data (guessed from the path when omitted)")
-    train.add_argument("--mpp", type=float,
-                       help="microns per pixel of the images; resampled to the model's mpp")
-    train.add_argument("--label-map", help="dataset labels to model classes, "
-                       "e.g. pos_tumor=tumor_pos,neg_tumor=tumor_neg,other=ignore")
+    add_data_arguments(train, "microns per pixel of the images; resampled to the model's mpp")
     train.add_argument("--backbone", choices=("small", "vgg16_bn"))
     train.add_argument("--config", default="",
                        help="config overrides 'key=value;key=value' (values as JSON), "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from model.data.arguments import add_data_arguments
 from model.evaluation import DEFAULT_RADIUS_PX
 
 
@@ -14,14 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "evaluate", help="score an ONNX model against point annotations (P/R/F1, counts, TPS-like)")
     parser.add_argument("--model", type=Path, required=True, help="exported ONNX model")
-    parser.add_argument("--data", type=Path, required=True,
-                        help="points CSV, BCData folder, or QuPath GeoJSON file or folder")
-    parser.add_argument("--data-format", choices=("csv", "bcdata", "geojson"),
-                        help="layout of --data (guessed from the path when omitted)")
-    parser.add_argument("--mpp", type=float,
-                        help="microns per pixel of the images (default: the model's own mpp)")
-    parser.add_argument("--label-map", help="dataset labels to model classes, "
-                        "e.g. pos_tumor=tumor_pos,neg_tumor=tumor_neg,other=ignore")
+    add_data_arguments(parser, "microns per pixel of the images (default: the model's own mpp)")
     radius = parser.add_mutually_exclusive_group()
     radius.add_argument("--radius-px", type=float, default=DEFAULT_RADIUS_PX,
                         help="matching radius in pixels at the model's resolution (default 12)")
