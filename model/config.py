@@ -49,9 +49,14 @@ class TrainConfig:
     q: float = 0.4
     gamma: float = 0.1
     class_weights: tuple[float, ...] = ()  # for cls_loss="ce"; empty = all ones
+    # eq. 5 sums over the matched proposals, so the class term grows with the cells in a batch
+    # (about 100x the detection term on dense crops); "mean" divides it by their number
+    cls_reduction: str = "sum"
     lambda_reg: float = 2e-3  # eq. 7
     # optimisation
     lr: float = 1e-4
+    # "cosine" decays lr to 0 over the whole run (set from the step, so a resume is exact)
+    lr_schedule: str = "constant"
     weight_decay: float = 1e-4
     batch_size: int = 8
     crop_size: int = 256
@@ -81,6 +86,10 @@ class TrainConfig:
             raise ConfigError(f"backbone must be 'vgg16_bn' or 'small', not {self.backbone!r}")
         if self.cls_loss not in ("gce", "ce"):
             raise ConfigError(f"cls_loss must be 'gce' or 'ce', not {self.cls_loss!r}")
+        if self.cls_reduction not in ("sum", "mean"):
+            raise ConfigError(f"cls_reduction must be 'sum' or 'mean', not {self.cls_reduction!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', not {self.lr_schedule!r}")
         if not 0.0 < self.q <= 1.0:
             raise ConfigError(f"q must be in (0, 1], not {self.q}")
         if self.stride != 32:

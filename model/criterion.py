@@ -94,7 +94,11 @@ class PointCriterion:
 
     def _classification(self, cls_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.cls_loss == "gce":
-            return gce_loss(cls_logits, labels, self.config.q, self.config.gamma)
-        weights = (torch.tensor(self.config.class_weights, device=cls_logits.device)
-                   if self.config.class_weights else None)
-        return ce_loss(cls_logits, labels, weights)
+            summed = gce_loss(cls_logits, labels, self.config.q, self.config.gamma)
+        else:
+            weights = (torch.tensor(self.config.class_weights, device=cls_logits.device)
+                       if self.config.class_weights else None)
+            summed = ce_loss(cls_logits, labels, weights)
+        if self.config.cls_reduction == "mean":
+            return summed / max(labels.shape[0], 1)
+        return summed

@@ -1,6 +1,7 @@
 """The training loop, top to bottom: data, model, AdamW; match, loss, step; log; checkpoint."""
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -30,6 +31,13 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The lr of a step (0-based): constant, or a cosine from config.lr down to 0 at total_steps."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    return 0.5 * config.lr * (1.0 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     """The sample order of an epoch, fixed by seed and epoch so a resumed epoch can skip ahead."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -56,6 +64,7 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
         torch.set_rng_state(payload["torch_rng"])
         log(f"resumed from {checkpoint_path} at epoch {state.epoch} step {state.step}")
     n = len(dataset)  # type: ignore[arg-type]
+    total_steps = config.epochs * math.ceil(n / config.batch_size)
 
     while state.epoch < config.epochs:
         order = epoch_order(n, config.seed, state.epoch)[state.batches_done * config.batch_size:]
@@ -73,6 +82,8 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
             matches = match_batch(outputs, targets, config.alpha)
             terms = criterion.terms(outputs, targets, matches)
             loss = criterion.total(terms)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config, state.step, total_steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

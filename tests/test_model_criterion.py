@@ -109,3 +109,17 @@ def test_gce_gradient_stays_finite_for_a_confident_wrong_class() -> None:
     loss.backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
     assert loss.item() == pytest.approx(1 / 0.7 + 0.1, abs=1e-4)
+
+
+@pytest.mark.parametrize("cls_loss", ["ce", "gce"])
+def test_mean_class_reduction_divides_the_sum_by_the_matched_cells(cls_loss: str) -> None:
+    summed = TrainConfig(backbone="small", head_channels=8, cls_loss=cls_loss)
+    net, outputs, targets = _step_inputs(summed)
+    matches = match_batch(outputs, targets, summed.alpha)
+    n = sum(len(src) for src, _ in matches)
+    assert n == 3
+    by_sum = PointCriterion(summed).terms(outputs, targets, matches)
+    mean = TrainConfig(backbone="small", head_channels=8, cls_loss=cls_loss, cls_reduction="mean")
+    by_mean = PointCriterion(mean).terms(outputs, targets, matches)
+    assert by_mean["loss_cls"].item() == pytest.approx(by_sum["loss_cls"].item() / n, rel=1e-6)
+    assert by_mean["loss_det"].item() == pytest.approx(by_sum["loss_det"].item())

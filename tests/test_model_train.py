@@ -3,12 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from model.checkpoint import CHECKPOINT_NAME, model_from_checkpoint
 from model.config import TrainConfig
 from model.evaluation import match_points
-from model.train import train
+from model.train import learning_rate, train
 
 Sample = tuple[torch.Tensor, dict[str, torch.Tensor]]
 
@@ -44,9 +45,11 @@ def small_config(**changes: object) -> TrainConfig:
     return TrainConfig(**(base | changes))  # type: ignore[arg-type]
 
 
-def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path,
+                                                              schedule: str) -> None:
     data = blob_images(4, 64, 3, seed=1)
-    config = small_config(epochs=2, checkpoint_every=1)
+    config = small_config(epochs=2, checkpoint_every=1, lr_schedule=schedule)
     train(config, data, tmp_path / "straight", log=lambda _: None)
     train(config, data, tmp_path / "split", stop_after_steps=3, log=lambda _: None)
     lines: list[str] = []
@@ -56,6 +59,15 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path) -
     split, _ = model_from_checkpoint(tmp_path / "split" / CHECKPOINT_NAME)
     for (name, a), b in zip(straight.state_dict().items(), split.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_cosine_schedule_by_hand() -> None:
+    config = small_config(lr=1e-3, lr_schedule="cosine")
+    assert learning_rate(config, 0, 100) == pytest.approx(1e-3)
+    assert learning_rate(config, 50, 100) == pytest.approx(5e-4)
+    assert learning_rate(config, 75, 100) == pytest.approx(1e-3 * (1 - 2 ** -0.5) / 2)
+    assert learning_rate(config, 100, 100) == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate(small_config(lr=1e-3), 99, 100) == 1e-3  # constant is the default
 
 
 def test_progress_lines_show_every_loss_term_and_throughput(tmp_path: Path) -> None:
