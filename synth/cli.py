@@ -10,7 +10,7 @@ DEFAULT_REAL_TILE = Path(__file__).resolve().parents[2] / "shared/data/deepliif-
 def _tiles(args: argparse.Namespace) -> int:
     from synth.tiles import write_tiles
 
-    points = write_tiles(args.out, args.count, args.size, args.seed, args.mpp)
+    points = write_tiles(args.out, args.count, args.size, args.seed, args.mpp, args.stain)
     print(f"wrote {args.count} tiles of {args.size}px with {points} points to {args.out}")
     return 0
 
@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     tiles.add_argument("--size", type=int, default=512)
     tiles.add_argument("--seed", type=int, default=0)
     tiles.add_argument("--mpp", type=float, default=0.5)
+    tiles.add_argument("--stain", choices=("ihc", "he"), default="ihc",
+                       help="he: H&E tiles whose cells are all negative (no DAB), to train against "
+                            "reading H&E nuclei as PD-L1 positive")
     tiles.set_defaults(handler=_tiles)
 
     slide = commands.add_parser("slide", help="pyramidal TIFF slide with truth sidecars")

@@ -11,7 +11,7 @@ from synth.layout import GRID, Layout
 from synth.noise import fibre_texture, gaussian_filter, tile_rows
 from synth.population import Cells
 from synth.sprites import VARIANTS, SpriteBank, build_bank
-from synth.stain import StainStyle, densities_to_rgb, random_style
+from synth.stain import StainStyle, densities_to_rgb, random_he_style, random_style
 
 BLUR_MARGIN = 4  # rows painted beyond a window so the blur has real neighbours at its edges
 
@@ -27,9 +27,9 @@ class Painter:
     seed: int
 
 
-def make_painter(mpp: float, seed: int) -> Painter:
+def make_painter(mpp: float, seed: int, stain: str = "ihc") -> Painter:
     rng = np.random.default_rng([seed, 23])
-    style = random_style(rng)
+    style = random_he_style(rng) if stain == "he" else random_style(rng)
     banks = tuple(build_bank(kind, mpp, rng) for kind in (TUMOR, LYMPHOCYTE, MACROPHAGE, FIBROBLAST))
     angle = rng.uniform(0, np.pi)
     # Two periods that share no small factor, so the repetition of the texture is not obvious.

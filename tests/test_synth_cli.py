@@ -28,3 +28,12 @@ def test_synth_slide_and_tiles_commands(tmp_path: Path) -> None:
     )
     assert done.stdout.count("\n") == 1
     assert sorted(p.name for p in (tmp_path / "t" / "images").iterdir()) == ["0000.png", "0001.png"]
+
+    done = subprocess.run(
+        [str(TPS), "synth", "tiles", "--out", str(tmp_path / "he"), "--count", "1",
+         "--size", "128", "--seed", "1", "--stain", "he"],
+        capture_output=True, text=True, check=True,
+    )
+    labels = {line.rsplit(",", 1)[1] for line in
+              (tmp_path / "he" / "points.csv").read_text().splitlines()[1:]}
+    assert labels and labels <= {"tumor_neg", "nontumor_neg"}

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from synth.classes import CLASS_NAMES
+from synth.population import SynthError
 from synth.tiles import make_tile, write_tiles
 
 
@@ -70,3 +71,32 @@ def test_positive_tumour_cells_are_browner_than_negative() -> None:
         stacked = np.concatenate(patches)
         ring.append(float((stacked[:, 2] - stacked[:, 0]).mean()))
     assert ring[0] < ring[1]
+
+
+def _centre_means(tile: object, class_id: int) -> np.ndarray:
+    """Mean RGB over 5x5 px at the centres of one class's cells."""
+    rgb = tile.rgb.astype(np.float32)  # type: ignore[attr-defined]
+    cells = tile.cells  # type: ignore[attr-defined]
+    pick = cells.labels == class_id
+    return np.stack([rgb[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).mean(0)
+                     for x, y in zip(cells.x[pick], cells.y[pick], strict=True)
+                     if 2 <= x < rgb.shape[1] - 2 and 2 <= y < rgb.shape[0] - 2])
+
+
+def test_he_tiles_hold_the_same_cells_all_negative_with_darker_nuclei_on_pink() -> None:
+    ihc = make_tile(256, 0.5, seed=3, index=0)
+    he = make_tile(256, 0.5, seed=3, index=0, stain="he")
+    assert np.array_equal(ihc.cells.x, he.cells.x) and np.array_equal(ihc.cells.y, he.cells.y)
+    assert set(np.unique(he.cells.labels)) <= {1, 3}  # tumor_neg, nontumor_neg: no DAB
+    assert ihc.cells.positive.any() and not he.cells.positive.any()
+    # H&E nuclei are far darker than the pale IHC counterstain of the same negative cells
+    assert _centre_means(he, 1).sum(1).mean() < 0.8 * _centre_means(ihc, 1).sum(1).mean()
+    # eosin absorbs green: the tissue between nuclei is pink (green below red and blue)
+    tissue = he.rgb.reshape(-1, 3).astype(np.float32)
+    tissue = tissue[tissue.sum(1) < 3 * 235]
+    assert tissue[:, 1].mean() < tissue[:, 0].mean() - 20 and tissue[:, 1].mean() < tissue[:, 2].mean() - 20
+
+
+def test_unknown_stain_is_refused() -> None:
+    with pytest.raises(SynthError, match="stain"):
+        make_tile(64, 0.5, seed=0, index=0, stain="pas")
