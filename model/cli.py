@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from model.data.arguments import add_data_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     train = sub.add_parser("train", help="train the point model on point annotations")
-    add_data_arguments(train, "microns per pixel of the images; resampled to the model's mpp")
+    add_data_arguments(train, "microns per pixel of the images; resampled to the model's mpp",
+                       several=True)
     train.add_argument("--backbone", choices=("small", "vgg16_bn"))
     train.add_argument("--config", default="",
                        help="config overrides 'key=value;key=value' (values as JSON), "
@@ -31,8 +33,6 @@ def run_train(args: argparse.Namespace) -> int:
     from model.config import ConfigError, TrainConfig, parse_overrides
     from model.data.dataset import Augmentation, PointDataset
     from model.data.errors import DatasetError
-    from model.data.label_map import parse_label_map
-    from model.data.samples import load_samples
     from model.train import train
 
     try:
@@ -44,8 +44,7 @@ def run_train(args: argparse.Namespace) -> int:
             if args.backbone:
                 overrides["backbone"] = f'"{args.backbone}"'
             config = TrainConfig().with_overrides(overrides)
-        label_map = parse_label_map(args.label_map, config.classes)
-        samples = load_samples(args.data, label_map, args.data_format, args.mpp, config.mpp)
+        samples = training_samples(args, config.classes, config.mpp)
     except (ConfigError, CheckpointError, DatasetError) as exc:
         print(f"tps train: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +56,28 @@ def run_train(args: argparse.Namespace) -> int:
           f"{config.cls_loss}) on {len(samples)} images -> {args.out}")
     train(config, dataset, args.out, resume=args.resume)
     return 0
+
+
+def training_samples(args: argparse.Namespace, classes: tuple[str, ...],
+                     model_mpp: float) -> list[Any]:
+    """Every --data, with its own format, mpp, label map and repeat count."""
+    from model.data.arguments import per_dataset
+    from model.data.errors import DatasetError
+    from model.data.label_map import parse_label_map
+    from model.data.samples import load_samples
+
+    n = len(args.data)
+    options = zip(args.data, per_dataset(args.data_format, n, "--data-format"),
+                  per_dataset(args.mpp, n, "--mpp"), per_dataset(args.label_map, n, "--label-map"),
+                  per_dataset(args.repeat, n, "--repeat"))
+    samples: list[Any] = []
+    for path, data_format, mpp, label_map, repeat in options:
+        if repeat is not None and repeat < 1:
+            raise DatasetError(f"--repeat must be at least 1, got {repeat}")
+        loaded = load_samples(path, parse_label_map(label_map, classes), data_format, mpp,
+                              model_mpp)
+        samples += loaded * (repeat or 1)
+    return samples
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -52,3 +52,29 @@ def test_bad_overrides_and_labels_are_reported(tmp_path: Path,
     assert "unknown config key 'lr_x'" in capsys.readouterr().err
     assert main(base) == 2  # labels pos/neg are not model classes without a label map
     assert "label-map" in capsys.readouterr().err
+
+
+def test_train_on_several_datasets_each_with_its_own_labels_and_repeat(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_points_csv(tmp_path / "a")
+    second = write_points_csv(tmp_path / "b")
+    second.write_text(second.read_text().replace(",pos", ",brown").replace(",neg", ",blue"))
+    args = ["train", "--data", str(first), "--data", str(second),
+            "--label-map", "pos=tumor_pos,neg=tumor_neg",
+            "--label-map", "brown=tumor_pos,blue=ignore",
+            "--repeat", "1", "--repeat", "3", "--out", str(tmp_path / "run"),
+            "--backbone", "small",
+            "--config", 'epochs=1;crop_size=64;batch_size=2;head_channels=8;cls_loss="ce"']
+    assert main(args) == 0
+    assert "on 8 images" in capsys.readouterr().out  # 2 images + 2 images shown 3 times
+
+    # a per-dataset option given neither once nor once per --data is refused, naming it
+    assert main([*args[:5], "--mpp", "0.5", "--mpp", "0.25", "--mpp", "1",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "--mpp is given 3 times for 2 --data" in capsys.readouterr().err
+    # the second dataset's labels are not model classes without its own map
+    assert main([*args[:5], "--label-map", "pos=tumor_pos,neg=tumor_neg",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "brown" in capsys.readouterr().err
