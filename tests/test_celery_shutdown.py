@@ -2,6 +2,8 @@
 
 The worker image runs `tini -g`, so a deploy's SIGTERM reaches the whole process group: the
 Celery main process starts a warm shutdown and the pool process stops the job at its next tile.
+A SIGTERM to the main process alone (`kill PID`, systemd's default is the whole group) must do
+the same: the main process forwards it to the pool.
 """
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ def _wait_for_first_start(stack: Stack, log: Path) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("to_group", [True, False], ids=["process-group", "main-process-only"])
 def test_sigterm_mid_job_requeues_it_and_another_worker_scores_it_exactly_once(
-    stack: Stack,
+    stack: Stack, to_group: bool,
 ) -> None:
     job_id = stack.add_job(SLOW)  # runs 5 s, reporting progress (a tile) every 0.2 s
     a = stack.start_worker("a", reconcile_every=0)
@@ -44,7 +47,10 @@ def test_sigterm_mid_job_requeues_it_and_another_worker_scores_it_exactly_once(
     assert stack.states([job_id])[job_id].state == "running"
 
     sent = time.monotonic()
-    os.killpg(a.process.pid, signal.SIGTERM)  # what `tini -g` forwards on a deploy
+    if to_group:
+        os.killpg(a.process.pid, signal.SIGTERM)  # what `tini -g` forwards on a deploy
+    else:
+        os.kill(a.process.pid, signal.SIGTERM)
     try:
         a.process.wait(GRACE_S + 2)  # a little longer, to show the log if it is late
     except subprocess.TimeoutExpired:
@@ -61,6 +67,8 @@ def test_sigterm_mid_job_requeues_it_and_another_worker_scores_it_exactly_once(
     assert [event for event, *_ in stack.calls()] == ["start"]  # stopped, never finished
     # The message itself went back to Redis: no reconciler is needed to find the job again.
     assert redis.Redis.from_url(stack.broker_url).llen("tps.score") == 1
+    # handed back by the task itself: the pool process was not killed out from under it
+    assert "WorkerLostError" not in a.log.read_text()
 
     stack.start_worker("b", reconcile_every=0)
     done = stack.wait_finished([job_id], timeout_s=30)[job_id]

@@ -16,7 +16,7 @@ from types import FrameType
 
 from celery import Celery, Task
 from celery.exceptions import Reject
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_shutting_down
 from sqlalchemy import Engine, select
 
 from service import jobstate
@@ -26,17 +26,26 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
-_stopping: list[bool] = []  # set by SIGTERM; run_job checks it between tiles
-_running: list[str] = []  # the job this pool process is scoring, if any
+_stopping: list[bool] = []  # set by SIGTERM while a job runs; run_job checks it between tiles
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    if _running:
-        _stopping.append(True)
-        return
-    # Idle: die as SIGTERM would have made us die.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    _stopping.append(True)
+
+
+def _forward_sigterm_to_pool(**_kwargs: object) -> None:
+    """In the main process, on shutdown: SIGTERM every pool process, so that a running job stops
+    at its next tile and is handed back. Without it a SIGTERM that reaches the main process only
+    (a `kill PID`, or an init that does not signal the process group) starts Celery's warm
+    shutdown, which waits for the job to run to its end."""
+    from billiard import process
+
+    for child in process.active_children():
+        if child.pid is not None:
+            try:
+                os.kill(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it has just exited
 
 
 def _should_stop() -> bool:
@@ -98,19 +107,25 @@ def score_slide(task: Task, job_id: str) -> None:
     if path is None:
         log.info("job %s is finished or gone; a duplicate message", job_id)
         return
-    problem = slide_guard.check_slide(path)
-    if problem is not None:
-        _fail_unreadable(settings, job_id, problem)
-        return
-    _running.append(job_id)
+    # billiard's own SIGTERM handler (installed after worker_process_init) would raise
+    # SystemExit wherever the job happens to be; during a job, SIGTERM only asks it to stop.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    _stopping.clear()
     try:
+        problem = slide_guard.check_slide(path)
+        if _stopping:  # the shutdown, not the slide, may have ended the check
+            raise Interrupted(job_id)
+        if problem is not None:
+            _fail_unreadable(settings, job_id, problem)
+            return
         run_job(job_id, settings, should_stop=_should_stop)
     except Interrupted:
-        # run_job has put the job back to `queued` (the attempt refunded); the message goes
-        # back too, and should it be lost in the shutdown the reconciler finds the job.
+        # The job is `queued` again (run_job refunds the attempt; a job stopped before it ran
+        # was never claimed); the message goes back too, and should it be lost in the
+        # shutdown the reconciler finds the job.
         raise Reject("worker shutting down", requeue=True) from None
     finally:
-        _running.clear()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register_tasks(app: Celery, settings: Settings) -> None:
@@ -123,7 +138,8 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         reject_on_worker_lost=True,
     )(score_slide)
 
+    worker_shutting_down.connect(_forward_sigterm_to_pool, weak=False)
+
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _init_pool_process(**_kwargs: object) -> None:
-        signal.signal(signal.SIGTERM, _on_sigterm)
         _warm_up(settings)
