@@ -11,10 +11,11 @@ HEMATOXYLIN_OD = np.array([0.84, 0.50, 0.20], dtype=np.float32)
 DAB_OD = np.array([0.27, 0.57, 0.78], dtype=np.float32)
 # A faint neutral-to-yellowish haze that mounting medium and tissue protein add.
 BACKGROUND_OD = np.array([0.30, 0.30, 0.38], dtype=np.float32)
-# H&E, for negatives only: Ruifrok-Johnston haematoxylin (purple, and laid on far more heavily
-# than an IHC counterstain) and eosin, which tints all tissue pink.
-HE_HEMATOXYLIN_OD = np.array([0.65, 0.70, 0.29], dtype=np.float32) / np.float32(1.0096)
-EOSIN_OD = np.array([0.07, 0.99, 0.11], dtype=np.float32) / np.float32(1.0085)
+# H&E, for negatives only: the widely used reference stain vectors of Macenko et al. (2009) for
+# haematoxylin (purple, laid on far more heavily than an IHC counterstain) and eosin, which
+# tints all tissue pink to red.
+HE_HEMATOXYLIN_OD = np.array([0.5626, 0.7201, 0.4062], dtype=np.float32)
+EOSIN_OD = np.array([0.2159, 0.8012, 0.5581], dtype=np.float32)
 STAINS = ("ihc", "he")
 
 
@@ -52,7 +53,7 @@ def random_he_style(rng: np.random.Generator) -> StainStyle:
     return StainStyle(
         hematoxylin=_jitter(HE_HEMATOXYLIN_OD, rng, 0.08),
         dab=DAB_OD,
-        background=_jitter(EOSIN_OD, rng, 0.15) * np.float32(rng.uniform(0.3, 0.7)),
+        background=_jitter(EOSIN_OD, rng, 0.06) * np.float32(rng.uniform(0.3, 1.4)),
         glass_od=np.abs(rng.normal(0.025, 0.012, 3)).astype(np.float32),
         h_gain=float(rng.uniform(1.6, 2.8)),
         dab_gain=0.0,
