@@ -28,6 +28,7 @@ from models.default_recipe import (
     DEEPLIIF_LABELS,
     DEEPLIIF_MPP,
     DEEPLIIF_NOMINAL_MPP,
+    HE_SEED,
     REPO,
     TRAIN_SEED,
     VAL_SEED,
@@ -45,7 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "default")
     parser.add_argument("--out", type=Path, default=REPO / "models" / "default.onnx")
-    parser.add_argument("--epochs", type=int, default=160, help="25 steps of 4 crops each")
+    parser.add_argument("--epochs", type=int, default=320, help="29 steps of 4 crops each")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -53,7 +54,9 @@ def main() -> int:
     started = time.perf_counter()
     synth = make_synthetic(args.work / "synth-train", recipe.synth_tiles, TRAIN_SEED)
     val = make_synthetic(args.work / "synth-val", recipe.val_tiles, VAL_SEED)
-    checkpoint = train_checkpoint(recipe, synth, args.work / "train")
+    he = (make_synthetic(args.work / "synth-he", recipe.he_tiles, HE_SEED, stain="he")
+          if recipe.he_tiles else None)
+    checkpoint = train_checkpoint(recipe, synth, args.work / "train", he)
     train_s = time.perf_counter() - started
 
     candidate = args.work / "candidate.onnx"
@@ -77,12 +80,13 @@ def main() -> int:
     return 0
 
 
-def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path) -> Path:
+def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
+                     he_points: Path | None = None) -> Path:
     from model.config import TrainConfig
     from model.train import train
 
     config = TrainConfig(**config_overrides(recipe))
-    train(config, training_dataset(recipe, synth_points, recipe.crop_size), out_dir)
+    train(config, training_dataset(recipe, synth_points, recipe.crop_size, he_points), out_dir)
     return out_dir / "checkpoint.pt"
 
 
