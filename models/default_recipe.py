@@ -31,6 +31,7 @@ DEEPLIIF_LABELS = "pos=tumor_pos,neg=tumor_neg"
 
 TRAIN_SEED, VAL_SEED = 0, 1  # synthetic training and held-out tiles never share a seed
 HE_SEED = 2  # the H&E tiles (every cell negative) have a seed of their own
+MODEL_NAME, MODEL_VERSION = "pdl1-point-default", "0.2.0"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Recipe:
 
 
 def config_overrides(recipe: Recipe) -> dict[str, Any]:
-    return {"name": "pdl1-point-default", "version": "0.1.0", "backbone": "small",
+    return {"name": MODEL_NAME, "version": MODEL_VERSION, "backbone": "small",
             "head_channels": recipe.head_channels, "crop_size": recipe.crop_size,
             "batch_size": recipe.batch_size, "epochs": recipe.epochs, "lr": recipe.lr,
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,

@@ -29,6 +29,7 @@ from models.default_recipe import (
     DEEPLIIF_MPP,
     DEEPLIIF_NOMINAL_MPP,
     HE_SEED,
+    MODEL_VERSION,
     REPO,
     TRAIN_SEED,
     VAL_SEED,
@@ -82,12 +83,16 @@ def main() -> int:
 
 def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
                      he_points: Path | None = None) -> Path:
+    """Train, or resume the run already in out_dir (a finished one is not trained further)."""
+    from model.checkpoint import CHECKPOINT_NAME
     from model.config import TrainConfig
     from model.train import train
 
     config = TrainConfig(**config_overrides(recipe))
-    train(config, training_dataset(recipe, synth_points, recipe.crop_size, he_points), out_dir)
-    return out_dir / "checkpoint.pt"
+    resume = (out_dir / CHECKPOINT_NAME).is_file()
+    train(config, training_dataset(recipe, synth_points, recipe.crop_size, he_points), out_dir,
+          resume=resume)
+    return out_dir / CHECKPOINT_NAME
 
 
 def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any]) -> None:
@@ -103,6 +108,7 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any])
 
     model, state = model_from_checkpoint(checkpoint)
     model.config.threshold = threshold
+    model.config.version = MODEL_VERSION  # the file's version, whichever run made the weights
     export_onnx(model, out, state)
     check_export(model, out)
     recipe = Recipe()
