@@ -8,6 +8,11 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# The bundled model, found from this file and not from the working directory, so `tps serve`
+# started anywhere scores with it.
+BUNDLED_MODEL = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TPS_", extra="ignore")
 
@@ -16,7 +21,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # None means embedded mode: the API process also runs the worker.
     broker_url: str | None = None
-    model_path: Path = Path("models/default.onnx")
+    model_path: Path = BUNDLED_MODEL
     max_upload_bytes: int = 20 * 1024**3
     probe_timeout_s: float = 30.0
     max_attempts: int = 3

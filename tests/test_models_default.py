@@ -85,3 +85,13 @@ def test_detect_region_finds_the_cells_of_a_synthetic_tile() -> None:
     # that does not see cells falls far under it
     assert len(pred_idx) / len(truth) >= 0.5
     assert len(pred_idx) / len(cells) >= 0.5
+
+
+def test_the_service_uses_the_bundled_model_wherever_it_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TPS_MODEL_PATH", raising=False)
+    assert Settings().model_path == DEFAULT_MODEL.resolve()
+    assert Settings().model_path.is_file()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
+from service.settings import BUNDLED_MODEL
 
 
 class ProgressLine:
@@ -101,7 +101,7 @@ def run_detect(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     score = sub.add_parser("score", help="score whole-slide images: TPS, cells, overlays")
     score.add_argument("slides", nargs="+", type=Path, metavar="SLIDE")
-    score.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX point model")
+    score.add_argument("--model", type=Path, default=BUNDLED_MODEL, help="ONNX point model")
     score.add_argument("--out", type=Path, required=True, help="writes OUT/<slide-name>/")
     score.add_argument("--threshold", type=float, help="p_obj threshold (default: the model's)")
     score.add_argument("--mpp", type=float, help="level-0 microns per pixel, overrides the slide")
@@ -114,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     detect = sub.add_parser("detect", help="detect cells in plain PNG/JPEG/TIFF region images")
     detect.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    detect.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX point model")
+    detect.add_argument("--model", type=Path, default=BUNDLED_MODEL, help="ONNX point model")
     detect.add_argument("--mpp", type=float, required=True, help="microns per pixel of images")
     detect.add_argument("--out", type=Path, required=True, help="CSV: image,x,y,class,p_obj")
     detect.add_argument("--threshold", type=float, help="p_obj threshold (default: the model's)")
