@@ -6,7 +6,7 @@ import numpy as np
 from synth.layout import Layout
 from synth.population import MARKER_BLOCK, Cells, marker_tissue_blocks
 
-TISSUE_RGB = (200, 150, 180)
+TISSUE_RGB = (175, 180, 205)
 GLASS_RGB = (255, 255, 255)
 # Indexed by class id: tumor_pos, tumor_neg, nontumor_pos, nontumor_neg.
 MARKER_RGB = np.array([(255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 0)], dtype=np.uint8)

@@ -40,7 +40,7 @@ def make_tissue(empty: bool = False) -> TissueMask:
         mask[FRAGMENT_A] = True
         mask[FRAGMENT_B] = True
     thumbnail = np.full((*MASK_SHAPE, 3), 255, dtype=np.uint8)
-    thumbnail[mask] = (200, 150, 180)
+    thumbnail[mask] = (175, 180, 205)
     return TissueMask(mask=mask, downsample=DOWNSAMPLE, thumbnail=thumbnail)
 
 

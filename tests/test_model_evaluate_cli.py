@@ -10,7 +10,7 @@ from PIL import Image
 from tests.marker_model import MARKER_RGB, build_marker_model
 from tps.cli import main
 
-TISSUE = (200, 150, 180)
+TISSUE = (175, 180, 205)
 # Marker cells centred on integer pixels inside distinct 16x16 blocks, with their class ids.
 CELLS = [(8, 8, 0), (40, 24, 1), (25, 56, 1), (88, 40, 0), (70, 70, 3)]
 

@@ -49,7 +49,7 @@ def test_score_all_good_exits_zero_and_missing_mpp_says_so(
 
 
 def test_detect_writes_one_row_per_cell(marker_model: Path, tmp_path: Path) -> None:
-    image = np.full((64, 64, 3), (200, 150, 180), np.uint8)
+    image = np.full((64, 64, 3), (175, 180, 205), np.uint8)
     image[19:22, 36:39] = (255, 0, 0)
     Image.fromarray(image).save(tmp_path / "a.png")
     (tmp_path / "b.png").write_text("not an image")
@@ -60,3 +60,15 @@ def test_detect_writes_one_row_per_cell(marker_model: Path, tmp_path: Path) -> N
         rows = list(csv.DictReader(f))
     assert code == 1
     assert [(r["x"], r["y"], r["class"]) for r in rows] == [("37.00", "20.00", "tumor_pos")]
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"not_ihc": True, "no_tumor_cells": False}, "x.svs: TPS withheld (the stain is not IHC)"),
+    ({"not_ihc": False, "no_tumor_cells": True}, "x.svs: TPS undefined (no tumour cells)"),
+])
+def test_a_missing_score_says_why(flags: dict[str, bool], expected: str, tmp_path: Path) -> None:
+    from worker.cli import summary_line
+
+    result = {"tps": None, "tps_ci95": None, "category": None, "flags": flags,
+              "counts": {"tumor_pos": 3, "tumor_neg": 1}, "tumor_cells": 4}
+    assert summary_line("x.svs", result, tmp_path).startswith(expected)

@@ -10,7 +10,7 @@ from worker.errors import ModelError
 from worker.inference import CPU, get_runner
 from worker.region_detect import detect_region
 
-TISSUE = (200, 150, 180)
+TISSUE = (175, 180, 205)
 
 
 @pytest.fixture(scope="module")

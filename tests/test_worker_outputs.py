@@ -66,7 +66,7 @@ def test_result_json_holds_the_scores(out_dir: Path) -> None:
     assert lo < result["tps"] < hi
     assert result["category"] == "1-49%"
     assert result["flags"] == {"inadequate": False, "near_cutoff": False,
-                               "no_tumor_cells": False, "not_ihc": True}
+                               "no_tumor_cells": False, "not_ihc": False}
     # Two 256-pixel mask pixels at 0.5 um are 0.128 mm squares: (48 + 104) * 0.016384 mm^2.
     assert result["tissue_area_mm2"] == pytest.approx(152 * 0.128 ** 2)
     assert result["slide"] == {"sha256": "cd" * 32, "width": 7680, "height": 5120, "mpp": MPP,
@@ -136,9 +136,8 @@ def test_zero_tumour_cells_give_a_null_tps(tmp_path: Path) -> None:
     cells = placed_cells()
     result = _score(tmp_path / "out", cells[cells["cls"] >= 2])
     assert result["tps"] is None and result["tps_ci95"] is None and result["category"] is None
-    # The flat pink test tissue (200, 150, 180) is eosin-coloured: it does not look like IHC.
     assert result["flags"] == {"inadequate": True, "near_cutoff": False, "no_tumor_cells": True,
-                               "not_ihc": True}
+                               "not_ihc": False}
     assert '"tps": null' in (tmp_path / "out" / "result.json").read_text()
 
 
@@ -186,9 +185,23 @@ def test_heatmap_has_the_thumbnail_and_a_legend(out_dir: Path) -> None:
     with Image.open(out_dir / "heatmap.png") as heatmap:
         assert heatmap.width >= 120 and heatmap.height > 80
         # Grid square (0, 0) holds 30 positive of 100 tumour cells: 30 % blended over tissue.
-        expected = 0.4 * np.array([200, 150, 180]) + 0.6 * heat_colors(np.array([30.0]))[0]
+        expected = 0.4 * np.array([175, 180, 205]) + 0.6 * heat_colors(np.array([30.0]))[0]
         np.testing.assert_allclose(heatmap.getpixel((14, 14)), expected, atol=1)
 
 
 def test_exported_json_schema_matches_the_models() -> None:
     assert json.loads(SCHEMA_PATH.read_text()) == json_schema()
+
+
+def test_an_eosin_stained_slide_keeps_its_counts_but_gets_no_score(tmp_path: Path) -> None:
+    tissue = make_tissue()
+    tissue.thumbnail[tissue.mask] = (200, 150, 180)  # pink: H&E, not IHC
+    cells_path = write_cells(tmp_path / "cells.bin", placed_cells())
+    result = write_outputs(tmp_path / "out", cells_path, tissue, make_slide(), make_model(),
+                           PARAMS, {"inference_s": 2.0}, (1.0, 50.0))
+    Result.model_validate(result)
+    assert result["flags"]["not_ihc"] is True and result["stain"]["eosin"] > 0.12
+    assert result["tps"] is None and result["tps_ci95"] is None and result["category"] is None
+    assert result["flags"]["near_cutoff"] is False
+    assert all(f["tps"] is None and f["category"] is None for f in result["fragments"])
+    assert result["counts"]["tumor_pos"] == 36 and result["tumor_cells"] == 168

@@ -18,8 +18,8 @@ from worker.tissue import (
 
 def test_optical_density_against_the_glass() -> None:
     rgb = np.array([[GLASS, TISSUE, (255, 0, 0), (127, 255, 255)]], np.uint8)
-    # ln(256 / (v + 1)) of the darkest channel: 0; ln(256/151); ln(256/1); ln(256/128)
-    expected = [[0.0, np.log(256 / 151), np.log(256.0), np.log(2.0)]]
+    # ln(256 / (v + 1)) of the darkest channel: 0; ln(256/176); ln(256/1); ln(256/128)
+    expected = [[0.0, np.log(256 / 176), np.log(256.0), np.log(2.0)]]
     np.testing.assert_allclose(optical_density(rgb, np.full(3, 255.0)), expected, rtol=1e-6)
 
 

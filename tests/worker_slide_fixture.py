@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-TISSUE = (200, 150, 180)
+TISSUE = (175, 180, 205)
 GLASS = (255, 255, 255)
 MARKER_RGB = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 0))
 

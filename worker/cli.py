@@ -33,7 +33,9 @@ class ProgressLine:
 
 def summary_line(name: str, result: dict[str, Any], out_dir: Path) -> str:
     tps = result["tps"]
-    if tps is None:
+    if tps is None and result["flags"].get("not_ihc"):
+        score = "TPS withheld (the stain is not IHC)"
+    elif tps is None:
         score = "TPS undefined (no tumour cells)"
     else:
         lo, hi = result["tps_ci95"]

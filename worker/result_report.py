@@ -30,6 +30,13 @@ def _score_fields(score: TpsScore) -> dict[str, Any]:
     }
 
 
+def _withhold_score(scores: dict[str, Any]) -> None:
+    """A TPS on H&E means nothing, and a category in a report could be read as a result: the
+    cells and counts stay for review, the score, its interval and category go."""
+    scores.update(tps=None, tps_ci95=None, category=None)
+    scores["flags"]["near_cutoff"] = False
+
+
 def public_params(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters as reported. A path can name a patient (slide, ROI exported from a
     case folder), so a path is reported only as having been given: True."""
@@ -73,7 +80,13 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
     score = score_counts(pos, neg, cutoffs)
     scores = _score_fields(score)
     stain = check_tissue_stain(tissue)
-    scores["flags"]["not_ihc"] = stain is not None and not stain.looks_like_ihc
+    not_ihc = stain is not None and not stain.looks_like_ihc
+    fragments_out = fragment_reports(counts, fragments, tissue, slide, model.classes, tumor,
+                                     cutoffs)
+    if not_ihc:
+        for part in (scores, *fragments_out):
+            _withhold_score(part)
+    scores["flags"]["not_ihc"] = not_ihc
     return {
         "schema_version": SCHEMA_VERSION,
         **scores,
@@ -83,8 +96,7 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
         "counts": _counts_by_name(counts.class_counts, model.classes),
         "tumor_cells": pos + neg,
         "tissue_area_mm2": tissue.area_mm2(slide.mpp),
-        "fragments": fragment_reports(counts, fragments, tissue, slide, model.classes,
-                                      tumor, cutoffs),
+        "fragments": fragments_out,
         "cells_outside_fragments": int(counts.outside_counts.sum()),
         "heatmap": {"grid_mm": GRID_MM, "shape": list(counts.grid_pos.shape)},
         "files": files,

@@ -28,7 +28,7 @@ class Flags(_Strict):
 
 class SlideFlags(Flags):
     not_ihc: bool = Field(description="the tissue holds eosin: H&E rather than IHC, so the "
-                                      "TPS is meaningless (see stain)")
+                                      "TPS and category are withheld (see stain)")
 
 
 class Stain(_Strict):
@@ -69,7 +69,8 @@ class Heatmap(_Strict):
 
 class Result(_Strict):
     schema_version: Literal["1"]
-    tps: float | None = Field(description="percent; null when there are no tumour cells")
+    tps: float | None = Field(description="percent; null when there are no tumour cells "
+                                          "or the stain is not IHC (flags.not_ihc)")
     tps_ci95: tuple[float, float] | None = Field(description="Wilson 95 % interval, percent")
     category: str | None
     categories: list[str] = Field(description="all category labels, lowest first")
