@@ -22,10 +22,15 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() + "Z" if moment is not None else None
 
 
+def _percent(value: Any) -> Any:
+    """TPS figures to 0.01 %: a report is read by people; result.json keeps full precision."""
+    return round(value, 2) if isinstance(value, float) else value
+
+
 def _ci(result: dict[str, Any]) -> tuple[Any, Any]:
     ci = result.get("tps_ci95")
     if isinstance(ci, list | tuple) and len(ci) == 2:
-        return ci[0], ci[1]
+        return _percent(ci[0]), _percent(ci[1])
     return None, None
 
 
@@ -47,7 +52,7 @@ def report_row(slide: Slide, job: Job) -> dict[str, Any]:
         scoring_s = round((job.finished_at - job.started_at).total_seconds(), 3)
     return {
         "label": slide.label, "slide_id": slide.id, "job_id": job.id, "state": job.state,
-        "tps": result.get("tps"), "ci95_low": low, "ci95_high": high,
+        "tps": _percent(result.get("tps")), "ci95_low": low, "ci95_high": high,
         "category": result.get("category"),
         **{key: counts.get(key) for key in COUNT_KEYS},
         "flags": _flags(result), "model_version": model.get("version"),
