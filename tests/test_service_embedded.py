@@ -73,7 +73,7 @@ def test_markers_slide_scores_to_its_truth(embedded: tuple[TestClient, str, Sett
     batch = client.post("/v1/batches", json={"job_ids": [job["id"]]}, headers=headers).json()
     row = client.get(f"/v1/batches/{batch['id']}/report.json", headers=headers).json()[0]
     assert (row["tps"], row["tumor_pos"], row["model_version"]) == (
-        pytest.approx(truth.tps), truth.counts["tumor_pos"], "1")
+        round(truth.tps, 2), truth.counts["tumor_pos"], "1")  # reports round to 0.01 %
 
 
 def test_an_unreadable_model_fails_the_job_with_its_reason(
