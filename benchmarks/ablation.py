@@ -24,14 +24,11 @@ from models.default_recipe import (
     DEEPLIIF,
     DEEPLIIF_LABELS,
     DEEPLIIF_MPP,
-    HE_SEED,
     REPO,
-    TRAIN_SEED,
-    VAL_SEED,
     Recipe,
     config_overrides,
     evaluate,
-    make_synthetic,
+    make_tiles,
     training_dataset,
 )
 from models.train_default import export
@@ -58,9 +55,7 @@ def main() -> int:
               else [ROWS[int(i)] for i in args.rows.split(",")])
     if not args.report:
         torch.set_num_threads(args.threads)
-        synth = make_synthetic(WORK / "synth-train", RECIPE.synth_tiles, TRAIN_SEED)
-        val = make_synthetic(WORK / "synth-val", RECIPE.val_tiles, VAL_SEED)
-        he = make_synthetic(WORK / "synth-he", RECIPE.he_tiles, HE_SEED, stain="he")
+        synth, val, he = make_tiles(WORK, RECIPE)
         for name, overrides in picked:
             result_path = row_dir(name) / "result.json"
             if result_path.is_file():
@@ -80,7 +75,7 @@ def row_dir(name: str) -> Path:
 
 
 def run_row(name: str, overrides: dict[str, Any], recipe: Recipe,
-            data: tuple[Path, Path, Path], steps: int) -> dict[str, Any]:
+            data: tuple[Path, Path | None, Path], steps: int) -> dict[str, Any]:
     from model.config import TrainConfig
     from model.matcher import DivergedError
     from model.train import train

@@ -84,6 +84,16 @@ def make_synthetic(out_dir: Path, count: int, seed: int, stain: str = "ihc") -> 
     return points
 
 
+def make_tiles(work: Path, recipe: Recipe) -> tuple[Path, Path, Path | None]:
+    """The recipe's synthetic training, held-out and H&E tiles under `work` (H&E None when the
+    recipe has none); returns their points.csv files."""
+    synth = make_synthetic(work / "synth-train", recipe.synth_tiles, TRAIN_SEED)
+    val = make_synthetic(work / "synth-val", recipe.val_tiles, VAL_SEED)
+    he = (make_synthetic(work / "synth-he", recipe.he_tiles, HE_SEED, stain="he")
+          if recipe.he_tiles else None)
+    return synth, val, he
+
+
 def training_dataset(recipe: Recipe, synth_points: Path, crop_size: int,
                      he_points: Path | None = None) -> Any:
     """Synthetic tiles (their labels are already model classes), H&E tiles when given, and

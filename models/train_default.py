@@ -37,7 +37,7 @@ from models.default_recipe import (
     Recipe,
     config_overrides,
     evaluate,
-    make_synthetic,
+    make_tiles,
     training_dataset,
 )
 
@@ -54,20 +54,18 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     recipe = Recipe(epochs=args.epochs)
     started = time.perf_counter()
-    synth = make_synthetic(args.work / "synth-train", recipe.synth_tiles, TRAIN_SEED)
-    val = make_synthetic(args.work / "synth-val", recipe.val_tiles, VAL_SEED)
-    he = (make_synthetic(args.work / "synth-he", recipe.he_tiles, HE_SEED, stain="he")
-          if recipe.he_tiles else None)
-    checkpoint = train_checkpoint(recipe, synth, args.work / "train", he)
-    train_s = time.perf_counter() - started
+    synth, val, he = make_tiles(args.work, recipe)
+    checkpoint, train_s = train_checkpoint(recipe, synth, args.work / "train", he)
 
     candidate = args.work / "candidate.onnx"
     export(checkpoint, candidate, threshold=0.5, notes={})
     sweep = {t: evaluate(candidate, val, args.work / f"val-t{t}.json", threshold=t)
              for t in THRESHOLDS}
     threshold = max(THRESHOLDS, key=lambda t: sweep[t]["detection_f1"] or 0.0)
-    notes = {"data": f"{recipe.synth_tiles} synthetic tiles (seed {TRAIN_SEED}) + BCData sample "
-                     f"x{recipe.bcdata_repeats} at {BCDATA_MPP} um/px ({BCDATA_LABELS})",
+    notes = {"data": f"{recipe.synth_tiles} synthetic tiles (seed {TRAIN_SEED}) + "
+                     f"{recipe.he_tiles} H&E tiles, every cell negative (seed {HE_SEED}) + "
+                     f"BCData sample x{recipe.bcdata_repeats} at {BCDATA_MPP} um/px "
+                     f"({BCDATA_LABELS})",
              "threshold_choice": f"best detection F1 on {recipe.val_tiles} synthetic held-out "
                                  f"tiles (seed {VAL_SEED}) among {list(THRESHOLDS)}",
              "train_seconds": round(train_s)}
@@ -83,17 +81,23 @@ def main() -> int:
 
 
 def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
-                     he_points: Path | None = None) -> Path:
-    """Train, or resume the run already in out_dir (a finished one is not trained further)."""
+                     he_points: Path | None = None) -> tuple[Path, float]:
+    """Train, or resume the run already in out_dir (a finished one is not trained further).
+    Returns the checkpoint and the training seconds of all sittings, kept in out_dir."""
     from model.checkpoint import CHECKPOINT_NAME
     from model.config import TrainConfig
     from model.train import train
 
     config = TrainConfig(**config_overrides(recipe))
     resume = (out_dir / CHECKPOINT_NAME).is_file()
+    seconds_file = out_dir / "train_seconds.txt"
+    earlier = float(seconds_file.read_text()) if resume and seconds_file.is_file() else 0.0
+    started = time.perf_counter()
     train(config, training_dataset(recipe, synth_points, recipe.crop_size, he_points), out_dir,
           resume=resume)
-    return out_dir / CHECKPOINT_NAME
+    total = earlier + time.perf_counter() - started
+    seconds_file.write_text(f"{total:.0f}\n")
+    return out_dir / CHECKPOINT_NAME, total
 
 
 def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any]) -> None:
