@@ -55,12 +55,12 @@ def main() -> int:
               else [ROWS[int(i)] for i in args.rows.split(",")])
     if not args.report:
         torch.set_num_threads(args.threads)
-        synth, val, he = make_tiles(WORK, RECIPE)
+        tiles = make_tiles(WORK, RECIPE)
         for name, overrides in picked:
             result_path = row_dir(name) / "result.json"
             if result_path.is_file():
                 continue
-            result = run_row(name, overrides, RECIPE, (synth, he, val), args.steps)
+            result = run_row(name, overrides, RECIPE, tiles, args.steps)
             result_path.write_text(json.dumps(result, indent=2) + "\n")
             print(name, json.dumps(result), flush=True)
     results = {name: json.loads((row_dir(name) / "result.json").read_text())
@@ -75,14 +75,14 @@ def row_dir(name: str) -> Path:
 
 
 def run_row(name: str, overrides: dict[str, Any], recipe: Recipe,
-            data: tuple[Path, Path | None, Path], steps: int) -> dict[str, Any]:
+            tiles: tuple[Path, Path, Path | None], steps: int) -> dict[str, Any]:
     from model.config import TrainConfig
     from model.matcher import DivergedError
     from model.train import train
 
-    synth, he, val = data
+    synth, val, he = tiles  # as make_tiles returns them
     out = row_dir(name)
-    dataset = training_dataset(recipe, synth, recipe.crop_size, he)
+    dataset = training_dataset(recipe, synth, he)
     # whole epochs that cover `steps`: the cosine schedule ends within one epoch of the stop
     steps_per_epoch = -(-len(dataset) // recipe.batch_size)
     epochs = -(-steps // steps_per_epoch)

@@ -94,8 +94,7 @@ def make_tiles(work: Path, recipe: Recipe) -> tuple[Path, Path, Path | None]:
     return synth, val, he
 
 
-def training_dataset(recipe: Recipe, synth_points: Path, crop_size: int,
-                     he_points: Path | None = None) -> Any:
+def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None) -> Any:
     """Synthetic tiles (their labels are already model classes), H&E tiles when given, and
     BCData x bcdata_repeats."""
     from model.data.dataset import Augmentation
@@ -107,7 +106,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, crop_size: int,
     if he_points is not None:
         synth += load_samples(he_points, parse_label_map(None), "csv")
     real = load_samples(BCDATA, parse_label_map(BCDATA_LABELS), "csv", BCDATA_MPP, 0.5)
-    augmentation = Augmentation(crop_size=crop_size, scale_range=recipe.scale_range,
+    augmentation = Augmentation(crop_size=recipe.crop_size, scale_range=recipe.scale_range,
                                 stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias)
     return EosinWashDataset(synth + real * recipe.bcdata_repeats, augmentation, multiple=32,

@@ -93,7 +93,7 @@ def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
     seconds_file = out_dir / "train_seconds.txt"
     earlier = float(seconds_file.read_text()) if resume and seconds_file.is_file() else 0.0
     started = time.perf_counter()
-    train(config, training_dataset(recipe, synth_points, recipe.crop_size, he_points), out_dir,
+    train(config, training_dataset(recipe, synth_points, he_points), out_dir,
           resume=resume)
     total = earlier + time.perf_counter() - started
     seconds_file.write_text(f"{total:.0f}\n")

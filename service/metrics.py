@@ -59,7 +59,6 @@ class ServiceMetrics:
         self.registry.register(JobCollector(engine))
 
 
-
 class RequestCounter:
     """Plain ASGI middleware: it counts each request without buffering or re-wrapping the
     streamed upload bodies, which Starlette's BaseHTTPMiddleware would route through a queue."""
