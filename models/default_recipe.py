@@ -62,6 +62,7 @@ class Recipe:
     cls_reduction: str = "mean"
     lr_schedule: str = "cosine"
     eosin_max: float = 0.8  # 0 turns the eosin wash off (the first model)
+    he_render: float = 0.0  # share of crops rendered as H&E, every cell negative (eosin_wash.py)
     seed: int = 0
 
 
@@ -110,7 +111,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
                                 stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias)
     return EosinWashDataset(synth + real * recipe.bcdata_repeats, augmentation, multiple=32,
-                            eosin_max=recipe.eosin_max)
+                            eosin_max=recipe.eosin_max, he_render=recipe.he_render)
 
 
 def tps(args: list[str]) -> str:

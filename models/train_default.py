@@ -123,7 +123,8 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any])
             training = json.loads(prop.value)
             training["recipe"] = notes | {"stain_sigma": recipe.stain_sigma,
                                           "stain_bias": recipe.stain_bias,
-                                          "eosin_max": recipe.eosin_max}
+                                          "eosin_max": recipe.eosin_max,
+                                          "he_render": recipe.he_render}
             prop.value = json.dumps(training)
     onnx.save(proto, str(out))
 

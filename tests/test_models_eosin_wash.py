@@ -1,4 +1,5 @@
-"""The eosin wash: glass stays glass, tissue turns pinker, points and labels never move."""
+"""The eosin wash: glass stays glass, tissue turns pinker, points and labels never move.
+The H&E render: DAB is gone, stained nuclei stay dark, and every positive cell turns negative."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import numpy as np
 from model.data.dataset import Augmentation
 from model.data.samples import PointSample
 from model.data.stain import rgb_to_hed
-from models.eosin_wash import EosinWashDataset, eosin_wash
+from models.eosin_wash import WITHOUT_DAB, EosinWashDataset, eosin_wash, render_as_he
 
 
 def _image() -> np.ndarray:
@@ -40,3 +41,48 @@ def test_dataset_keeps_points_and_labels() -> None:
     out = dataset.augment(sample, rng)
     assert np.array_equal(out.xy, sample.xy) and np.array_equal(out.labels, sample.labels)
     assert not np.array_equal(out.image, sample.image)
+
+
+def _dab_image() -> np.ndarray:
+    image = _image()
+    image[12:20, 12:20] = (110, 70, 30)  # a brown DAB-stained nucleus inside the patch
+    return image
+
+
+def test_render_as_he_drops_dab_and_keeps_the_nucleus_dark() -> None:
+    image = _dab_image()
+    hed_before = rgb_to_hed(image)
+    hed = rgb_to_hed(render_as_he(image, eosin=0.3, dab_share=1.0))
+    assert hed_before[16, 16, 2] > 0.5 and abs(hed[16, 16, 2]) < 0.05
+    # the nucleus's DAB became haematoxylin, so it stays the darkest thing in the crop
+    assert hed[16, 16, 0] > hed_before[16, 16, 0] + 0.5 * hed_before[16, 16, 2]
+    assert hed[16, 16].sum() > hed[10, 10].sum()
+    assert hed[10, 10, 1] - hed_before[10, 10, 1] > 0.25  # tissue gained eosin
+    assert np.array_equal(render_as_he(image, 0.3, 1.0)[:4, :4], image[:4, :4])  # glass
+
+
+def test_without_dab_every_positive_class_becomes_its_negative() -> None:
+    # canonical classes: tumor_pos, tumor_neg, nontumor_pos, nontumor_neg
+    assert WITHOUT_DAB.tolist() == [1, 1, 3, 3]
+
+
+def test_dataset_renders_as_he_and_relabels() -> None:
+    labels = np.array([0, 1, 2, 3], np.int64)
+    xy = np.array([[14.0, 14.0], [10.0, 10.0], [16.0, 17.0], [20.0, 9.0]], np.float32)
+    sample = PointSample(_dab_image(), xy, labels, "a")
+    dataset = EosinWashDataset([sample], Augmentation(crop_size=None, flips=False),
+                               eosin_max=0.4, he_render=1.0)
+    out = dataset.augment(sample, np.random.default_rng(0))
+    assert np.array_equal(out.xy, xy) and out.labels.tolist() == [1, 1, 3, 3]
+    assert abs(rgb_to_hed(out.image)[16, 16, 2]) < 0.05
+
+
+def test_no_render_draws_the_same_crops_as_before_it_existed() -> None:
+    # he_render 0 must not change the random stream: the 0.2.0 recipe stays reproducible
+    sample = PointSample(_dab_image(), np.array([[14.0, 14.0]], np.float32),
+                         np.array([0], np.int64), "a")
+    plain = EosinWashDataset([sample], Augmentation(crop_size=None, flips=False), eosin_max=0.4)
+    images = [plain.augment(sample, np.random.default_rng(seed)).image for seed in range(8)]
+    rng_draws = [np.random.default_rng(seed).random() for seed in range(8)]
+    washed = [not np.array_equal(image, sample.image) for image in images]
+    assert washed == [draw < 0.5 for draw in rng_draws]
