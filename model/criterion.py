@@ -38,7 +38,8 @@ def gce_loss(cls_logits: torch.Tensor, labels: torch.Tensor, q: float,
     # p^q as exp(q log p): p itself underflows to 0 for a confident wrong class, and the
     # gradient of p^q at 0 is 0 * inf = NaN; through the log it stays finite.
     p_true_q = (q * log_p_true).exp()  # (N,)
-    return ((1.0 - p_true_q) / q + gamma * log_p.exp().norm(dim=-1)).sum()
+    loss: torch.Tensor = ((1.0 - p_true_q) / q + gamma * log_p.exp().norm(dim=-1)).sum()
+    return loss
 
 
 def ce_loss(cls_logits: torch.Tensor, labels: torch.Tensor,

@@ -13,7 +13,8 @@ class ResidualBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(x + self.conv2(self.relu(self.conv1(x))))
+        out: torch.Tensor = self.relu(x + self.conv2(self.relu(self.conv1(x))))
+        return out
 
 
 class Head(nn.Module):
@@ -29,4 +30,5 @@ class Head(nn.Module):
         y = self.out(self.blocks(features))  # (B, K * per_anchor, h, w)
         batch = y.shape[0]
         # channel order is (anchor k, value); anchors are ordered row, column, k as in anchors.py
-        return y.permute(0, 2, 3, 1).reshape(batch, -1, self.per_anchor)  # (B, h*w*K, per_anchor)
+        out: torch.Tensor = y.permute(0, 2, 3, 1).reshape(batch, -1, self.per_anchor)  # (B, h*w*K, per_anchor)
+        return out

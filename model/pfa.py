@@ -33,7 +33,8 @@ class PyramidalAggregation(nn.Module):
             if factor > 1:
                 stage = F.avg_pool2d(stage, kernel_size=factor, stride=factor)
             pooled.append(project(stage))
-        return self.fuse(torch.cat(pooled, dim=1))  # (B, channels, H / 32, W / 32)
+        fused: torch.Tensor = self.fuse(torch.cat(pooled, dim=1))  # (B, channels, H / 32, W / 32)
+        return fused
 
 
 class TopStageOnly(nn.Module):
@@ -44,4 +45,5 @@ class TopStageOnly(nn.Module):
         self.project = _projection(top_channels, channels)
 
     def forward(self, stages: list[torch.Tensor]) -> torch.Tensor:
-        return self.project(stages[-1])  # (B, channels, H / 32, W / 32)
+        projected: torch.Tensor = self.project(stages[-1])  # (B, channels, H / 32, W / 32)
+        return projected

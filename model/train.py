@@ -85,7 +85,7 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, state.step, total_steps)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch's stubs
             optimizer.step()
 
             state.step += 1

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # The bundled model, found from this file and not from the working directory, so `tps serve`
 # started anywhere scores with it.
 BUNDLED_MODEL = Path(__file__).resolve().parents[1] / "models" / "default.onnx"

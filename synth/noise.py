@@ -19,7 +19,8 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float)
     """Zero-mean, unit-variance Gaussian random field with correlation length ~sigma pixels."""
     field = gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma)
     spread = float(field.std())
-    return (field - field.mean()) / (spread if spread > 0 else 1.0)
+    unit: np.ndarray = (field - field.mean()) / (spread if spread > 0 else 1.0)
+    return unit
 
 
 def fibre_texture(rng: np.random.Generator, size: int, angle: float, length: float) -> np.ndarray:
@@ -32,7 +33,8 @@ def fibre_texture(rng: np.random.Generator, size: int, angle: float, length: flo
     kernel = np.exp(-((along * length) ** 2) - (across * 2.5) ** 2)
     spectrum = np.fft.fft2(rng.standard_normal((size, size))) * kernel
     field = np.real(np.fft.ifft2(spectrum)).astype(np.float32)
-    return (field - field.mean()) / float(field.std())
+    unit: np.ndarray = (field - field.mean()) / float(field.std())
+    return unit
 
 
 def tile_rows(texture: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:

@@ -28,7 +28,8 @@ class Cells:
     @property
     def labels(self) -> np.ndarray:
         lookup = np.array([[class_of(k, p) for p in (False, True)] for k in range(4)], np.int8)
-        return lookup[self.kind, self.positive.astype(np.int8)]
+        classes: np.ndarray = lookup[self.kind, self.positive.astype(np.int8)]
+        return classes
 
 
 def _strips(height: int) -> Iterator[tuple[int, int, int]]:

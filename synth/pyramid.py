@@ -24,7 +24,8 @@ def halve(band: np.ndarray) -> np.ndarray:
     h, w = band.shape[0] // 2, band.shape[1] // 2
     rows = band[0 : 2 * h : 2, : 2 * w].astype(np.uint16) + band[1 : 2 * h : 2, : 2 * w]
     total = rows[:, 0::2] + rows[:, 1::2] + 2
-    return (total >> 2).astype(np.uint8)
+    mean: np.ndarray = (total >> 2).astype(np.uint8)
+    return mean
 
 
 def _tiles(bands: Iterator[np.ndarray], spool: BinaryIO | None) -> Iterator[np.ndarray]:

@@ -37,7 +37,8 @@ def _wobble(rng: np.random.Generator, theta: np.ndarray, amount: float) -> np.nd
 
 
 def _soft_inside(radius: np.ndarray, edge: np.ndarray, width: float) -> np.ndarray:
-    return np.clip((edge - radius) / width + 0.5, 0.0, 1.0)
+    coverage: np.ndarray = np.clip((edge - radius) / width + 0.5, 0.0, 1.0)
+    return coverage
 
 
 def _speckle(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
@@ -52,7 +53,9 @@ def _nucleus(rng: np.random.Generator, half: int, mpp: float, size_um: float, ra
     inside = _soft_inside(radius, edge, 0.8)
     rim = np.exp(-(((radius - edge * 0.92) / 0.6) ** 2)) * inside  # denser nuclear membrane
     texture = 1.0 + chromatin * _speckle(rng, radius.shape, 0.6 / mpp)
-    return (density * inside * np.clip(texture, 0.3, 2.0) + 0.25 * density * rim).astype(np.float32)
+    stain: np.ndarray = (density * inside * np.clip(texture, 0.3, 2.0)
+                         + 0.25 * density * rim).astype(np.float32)
+    return stain
 
 
 def _membrane(rng: np.random.Generator, half: int, mpp: float, size_um: float) -> np.ndarray:
@@ -78,7 +81,8 @@ def _granular_cytoplasm(rng: np.random.Generator, half: int, mpp: float, size_um
     inside = _soft_inside(radius, size_um * _wobble(rng, theta, 0.25), 1.2)
     granules = np.clip(_speckle(rng, radius.shape, 0.9 / mpp), 0.0, None)
     taper = np.clip((HALF_UM[MACROPHAGE] - radius) / 2.0, 0.0, 1.0)  # never reach the patch edge
-    return (inside * taper * (0.35 + 0.65 * granules)).astype(np.float32)
+    stain: np.ndarray = (inside * taper * (0.35 + 0.65 * granules)).astype(np.float32)
+    return stain
 
 
 def _draw(kind: int, rng: np.random.Generator, half: int, mpp: float) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ class StainStyle:
 
 def _jitter(vector: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
     noisy = vector * (1.0 + rng.normal(0.0, amount, 3)).astype(np.float32)
-    return (noisy / np.linalg.norm(noisy)).astype(np.float32)
+    unit: np.ndarray = (noisy / np.linalg.norm(noisy)).astype(np.float32)
+    return unit
 
 
 def random_style(rng: np.random.Generator) -> StainStyle:

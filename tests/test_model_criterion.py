@@ -114,7 +114,7 @@ def test_gce_gradient_stays_finite_for_a_confident_wrong_class() -> None:
 @pytest.mark.parametrize("cls_loss", ["ce", "gce"])
 def test_mean_class_reduction_divides_the_sum_by_the_matched_cells(cls_loss: str) -> None:
     summed = TrainConfig(backbone="small", head_channels=8, cls_loss=cls_loss)
-    net, outputs, targets = _step_inputs(summed)
+    _, outputs, targets = _step_inputs(summed)
     matches = match_batch(outputs, targets, summed.alpha)
     n = sum(len(src) for src, _ in matches)
     assert n == 3

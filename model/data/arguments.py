@@ -36,8 +36,8 @@ def per_dataset(values: list[T] | None, count: int, option: str) -> list[T | Non
     if not values:
         return [None] * count
     if len(values) == 1:
-        return values * count
+        return [values[0]] * count
     if len(values) != count:
         raise DatasetError(f"{option} is given {len(values)} times for {count} --data; give it "
                            "once for all datasets or once per --data, in the same order")
-    return list(values)
+    return [value for value in values]
