@@ -123,8 +123,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# A request holds its connection until FastAPI closes the session, which itself needs a thread
-# of the 40-thread pool; a connection pool smaller than that can deadlock under load.
+# Each of the 40 threads that run sync routes may hold a connection (routes give it back as
+# they return, service/route_class.py); a pool smaller than that would make threads queue.
 _POOL = {"pool_size": 10, "max_overflow": 50}
 
 

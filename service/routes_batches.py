@@ -13,10 +13,11 @@ from service.db import Batch, BatchJob, Job, Slide
 from service.deps import DbSession, LabId, State
 from service.errors import NotFound
 from service.reports import report_row, to_csv
+from service.route_class import SessionReleasingRoute
 from service.routes_jobs import lab_job, new_job
 from service.schemas import BatchCreate, BatchOut, as_utc
 
-router = APIRouter(prefix="/v1/batches", tags=["batches"])
+router = APIRouter(prefix="/v1/batches", tags=["batches"], route_class=SessionReleasingRoute)
 
 
 def _members(session: Session, batch_id: str) -> list[Job]:

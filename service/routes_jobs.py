@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from service.db import Job
 from service.deps import DbSession, LabId, State
 from service.errors import Conflict, NotFound
+from service.route_class import SessionReleasingRoute
 from service.routes_slides import lab_slide
 from service.schemas import JobCreate, JobOut, Progress, as_utc
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
 
 
 def job_out(job: Job) -> JobOut:

@@ -12,9 +12,10 @@ from service import uploads
 from service.db import Slide, new_id
 from service.deps import DbSession, LabId, State
 from service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedia
+from service.route_class import SessionReleasingRoute
 from service.schemas import SlideOut, as_utc
 
-router = APIRouter(prefix="/v1/slides", tags=["slides"])
+router = APIRouter(prefix="/v1/slides", tags=["slides"], route_class=SessionReleasingRoute)
 
 _DISPOSITION_NAME = re.compile(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', re.IGNORECASE)
 
