@@ -1,11 +1,11 @@
 """Reproduce models/default.onnx from scratch, with fixed seeds, in one command:
 
-    .venv/bin/python -m models.train_default            # ~30 min on one CPU core
+    .venv/bin/python -m models.train_default            # ~50 min on one CPU core
 
 Steps: synthetic tiles (train seed 0, held-out seed 1, H&E seed 2) -> train the small backbone
 on them plus the BCData sample -> export -> pick the p_obj threshold on the synthetic held-out
 set -> re-export with it -> evaluate on DeepLIIF, synthetic held-out and BCData -> write
-runs/default/metrics.json. Measured for the shipped file: 9,280 steps in 1,756 s on one thread
+runs/default/metrics.json. Measured for the shipped file: 9,280 steps in 2,903 s on one thread
 of a 2-core machine next to another run. Run again, it resumes an interrupted training (the
 loop resumes exactly) and only re-exports a finished one. Scratch goes to runs/default
 (ignored).
