@@ -33,6 +33,7 @@ def run_train(args: argparse.Namespace) -> int:
     from model.config import ConfigError, TrainConfig, parse_overrides
     from model.data.dataset import Augmentation, PointDataset
     from model.data.errors import DatasetError
+    from model.data.he_render import negatives_of
     from model.train import train
 
     try:
@@ -50,7 +51,8 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     augmentation = Augmentation(crop_size=config.crop_size, scale_range=config.scale_range,
                                 flips=config.flips, stain_sigma=config.stain_sigma,
-                                stain_bias=config.stain_bias)
+                                stain_bias=config.stain_bias, he_render=config.he_render,
+                                without_dab=negatives_of(config.classes) if config.he_render else ())
     dataset = PointDataset(samples, augmentation, multiple=config.stride)
     print(f"training {config.backbone} (pfa={config.pfa}, ic={config.independent_cls}, "
           f"{config.cls_loss}) on {len(samples)} images -> {args.out}")

@@ -65,6 +65,9 @@ class TrainConfig:
     flips: bool = True
     stain_sigma: float = 0.0
     stain_bias: float = 0.0
+    # share of crops rendered as H&E with every positive cell made negative (needs a "_neg"
+    # class for each "_pos" one); 0.25 helped the default model on real IHC
+    he_render: float = 0.0
     epochs: int = 100
     seed: int = 0
     num_workers: int = 0
@@ -99,6 +102,13 @@ class TrainConfig:
             raise ConfigError(f"tumour classes not among the classes: {unknown}")
         if self.class_weights and len(self.class_weights) != len(self.classes):
             raise ConfigError("class_weights needs one weight per class")
+        if not 0.0 <= self.he_render < 1.0:
+            raise ConfigError(f"he_render is a share of crops in [0, 1), not {self.he_render}")
+        if self.he_render > 0:
+            missing = [c for c in self.classes
+                       if c.endswith("_pos") and c[: -len("_pos")] + "_neg" not in self.classes]
+            if missing:
+                raise ConfigError(f"he_render makes positives negative; no '_neg' class for {missing}")
         if self.crop_size % self.stride:
             raise ConfigError(f"crop_size must be a multiple of the stride {self.stride}")
 

@@ -5,9 +5,10 @@ haematoxylin (negative) and DAB (positive), so any colour off the haematoxylin b
 positive. Two augmentations answer that:
 
 - the wash adds eosin to a crop, labels unchanged: pink tissue does not change a cell's class;
-- the H&E render moves a crop's DAB into haematoxylin and adds eosin, and every positive cell
-  becomes negative: the same nuclei without DAB are negative, whatever else their colour is.
-  Synthetic H&E tiles alone did not teach this on a real H&E slide (MODEL_CARD.md).
+- the H&E render (model/data/he_render.py) moves a crop's DAB into haematoxylin and adds
+  eosin, and every positive cell becomes negative. This dataset draws it in its own order,
+  so that the shipped model's recipe stays reproducible; `tps train` offers it as
+  `he_render`.
 """
 from __future__ import annotations
 
@@ -17,15 +18,12 @@ import numpy as np
 
 from model.config import CANONICAL_CLASSES
 from model.data.dataset import Augmentation, PointDataset
+from model.data.he_render import TISSUE_DENSITY, negatives_of, render_as_he
 from model.data.samples import PointSample
 from model.data.stain import hed_to_rgb, rgb_to_hed
 
-# Total optical density above which a pixel counts as tissue, not glass (glass stays white).
-TISSUE_DENSITY = 0.15
-TYPICAL_DENSITY = 0.6  # summed stain density of IHC tissue between the nuclei, roughly
 # Class id of each canonical class once its DAB is gone: positives become their negatives.
-WITHOUT_DAB = np.array([CANONICAL_CLASSES.index(name.replace("_pos", "_neg"))
-                        for name in CANONICAL_CLASSES])
+WITHOUT_DAB = np.array(negatives_of(CANONICAL_CLASSES))
 
 
 def eosin_wash(image: np.ndarray, amount: float, darken: float = 1.0) -> np.ndarray:
@@ -35,19 +33,6 @@ def eosin_wash(image: np.ndarray, amount: float, darken: float = 1.0) -> np.ndar
     tissue = hed.sum(axis=-1) > TISSUE_DENSITY  # (H, W)
     hed[..., 1] += amount * tissue
     hed[..., 0] *= darken
-    return hed_to_rgb(hed)
-
-
-def render_as_he(image: np.ndarray, eosin: float, dab_share: float) -> np.ndarray:
-    """The crop as if stained H&E: `dab_share` of its DAB turns to haematoxylin (a stained
-    nucleus stays a dark nucleus), the rest is dropped, and tissue gains eosin, `eosin` at a
-    typical density and up to twice that where it is dense (stroma and keratin stain deep red)."""
-    hed = rgb_to_hed(image)  # (H, W, 3)
-    density = hed.sum(axis=-1)  # (H, W), before the DAB goes
-    weight = np.clip(density / TYPICAL_DENSITY, 0.0, 2.0) * (density > TISSUE_DENSITY)
-    hed[..., 0] += dab_share * np.clip(hed[..., 2], 0.0, None)
-    hed[..., 2] = 0.0
-    hed[..., 1] += eosin * weight
     return hed_to_rgb(hed)
 
 

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from model.data.augment import GLASS, pad_to_multiple, random_flip, random_resized_crop
+from model.data.he_render import random_he_render
 from model.data.samples import PointSample
 from model.data.stain import jitter_hed
 
@@ -24,6 +25,8 @@ class Augmentation:
     flips: bool = True
     stain_sigma: float = 0.0  # 0 turns the HED jitter off
     stain_bias: float = 0.0
+    he_render: float = 0.0  # share of crops rendered as H&E (model/data/he_render.py)
+    without_dab: tuple[int, ...] = ()  # class id -> its id once rendered; needed with he_render
 
 
 NO_AUGMENTATION = Augmentation(crop_size=None, flips=False)
@@ -62,6 +65,9 @@ class PointDataset(Dataset[tuple[torch.Tensor, Target]]):
         if aug.stain_sigma > 0 or aug.stain_bias > 0:
             sample = PointSample(jitter_hed(sample.image, rng, aug.stain_sigma, aug.stain_bias),
                                  sample.xy, sample.labels, sample.name)
+        if aug.he_render > 0 and rng.random() < aug.he_render:
+            labels = np.asarray(aug.without_dab, np.int64)[sample.labels]
+            sample = PointSample(random_he_render(sample.image, rng), sample.xy, labels, sample.name)
         return sample
 
     def _rng(self, index: int) -> np.random.Generator:
