@@ -54,6 +54,8 @@ class EosinWashDataset(PointDataset):
             image = render_as_he(sample.image, float(rng.uniform(0.1, self.eosin_max)),
                                  float(rng.uniform(0.3, 1.0)))
             return PointSample(image, sample.xy, WITHOUT_DAB[sample.labels], sample.name)
+        # of the crops not rendered, `probability` are washed; one draw decides both, so with
+        # no render the wash draws exactly as it did before the render existed
         if draw >= self.he_render + self.probability * (1.0 - self.he_render):
             return sample
         amount = float(rng.uniform(0.05, self.eosin_max))

@@ -40,4 +40,5 @@ def per_dataset(values: list[T] | None, count: int, option: str) -> list[T | Non
     if len(values) != count:
         raise DatasetError(f"{option} is given {len(values)} times for {count} --data; give it "
                            "once for all datasets or once per --data, in the same order")
-    return [value for value in values]
+    widened: list[T | None] = list(values)
+    return widened
