@@ -18,7 +18,7 @@ import numpy as np
 
 from model.config import CANONICAL_CLASSES
 from model.data.dataset import Augmentation, PointDataset
-from model.data.he_render import TISSUE_DENSITY, negatives_of, render_as_he
+from model.data.he_render import TISSUE_DENSITY, negatives_of, random_he_render
 from model.data.samples import PointSample
 from model.data.stain import hed_to_rgb, rgb_to_hed
 
@@ -51,8 +51,7 @@ class EosinWashDataset(PointDataset):
             return sample
         draw = rng.random()
         if draw < self.he_render:
-            image = render_as_he(sample.image, float(rng.uniform(0.1, self.eosin_max)),
-                                 float(rng.uniform(0.3, 1.0)))
+            image = random_he_render(sample.image, rng, self.eosin_max)
             return PointSample(image, sample.xy, WITHOUT_DAB[sample.labels], sample.name)
         # of the crops not rendered, `probability` are washed; one draw decides both, so with
         # no render the wash draws exactly as it did before the render existed

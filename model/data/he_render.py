@@ -32,8 +32,9 @@ def render_as_he(image: np.ndarray, eosin: float, dab_share: float) -> np.ndarra
     return hed_to_rgb(hed)
 
 
-def random_he_render(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return render_as_he(image, float(rng.uniform(0.1, EOSIN_MAX)), float(rng.uniform(0.3, 1.0)))
+def random_he_render(image: np.ndarray, rng: np.random.Generator,
+                     eosin_max: float = EOSIN_MAX) -> np.ndarray:
+    return render_as_he(image, float(rng.uniform(0.1, eosin_max)), float(rng.uniform(0.3, 1.0)))
 
 
 def negatives_of(classes: tuple[str, ...]) -> tuple[int, ...]:
