@@ -11,6 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from model.data.errors import DatasetError
+from model.data.he_render import negatives_of
+
 CANONICAL_CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 PAPER_OFFSETS = ((0.0, 0.0), (-8.0, -8.0), (-8.0, 8.0), (8.0, 8.0), (8.0, -8.0))
 
@@ -105,10 +108,10 @@ class TrainConfig:
         if not 0.0 <= self.he_render < 1.0:
             raise ConfigError(f"he_render is a share of crops in [0, 1), not {self.he_render}")
         if self.he_render > 0:
-            missing = [c for c in self.classes
-                       if c.endswith("_pos") and c[: -len("_pos")] + "_neg" not in self.classes]
-            if missing:
-                raise ConfigError(f"he_render makes positives negative; no '_neg' class for {missing}")
+            try:  # each "_pos" class needs the "_neg" one the render turns it into
+                negatives_of(self.classes)
+            except DatasetError as exc:
+                raise ConfigError(str(exc)) from exc
         if self.crop_size % self.stride:
             raise ConfigError(f"crop_size must be a multiple of the stride {self.stride}")
 
