@@ -19,19 +19,19 @@ SHARED = REPO.parent / "shared" / "data"
 BCDATA = SHARED / "bcdata-sample" / "points.csv"  # labels pos_tumor / neg_tumor
 DEEPLIIF = SHARED / "deepliif-sample" / "points.csv"
 
-# BCData is taken as 20x, 0.5 um/px, the model's own resolution, so it is not resampled.
-BCDATA_MPP = 0.5
+# Both real sets are 40x scans, ~0.25 um/px: their nuclei measure a median 35 px (BCData) and
+# 30 px (DeepLIIF) across, which is 8-9 um at 0.25 um/px, as tumour nuclei are, and the size of
+# the synthetic ones (7.6-13 um). Taken as 0.5 um/px (models 0.1.0-0.3.0) they taught the model
+# nuclei twice their real size. They are resampled to the model's 0.5 um/px.
+BCDATA_MPP = 0.25
 BCDATA_LABELS = "pos_tumor=tumor_pos,neg_tumor=tumor_neg"
-# DeepLIIF tiles come from 40x scans (nominally ~0.25 um/px), but their nuclei measure about as
-# many pixels as BCData's (median nearest-neighbour distance 31 px against 34 px), so they are
-# evaluated at 0.5 um/px as the primary figure and at the nominal 0.25 um/px as a second one.
-DEEPLIIF_MPP = 0.5
-DEEPLIIF_NOMINAL_MPP = 0.25
+DEEPLIIF_MPP = 0.25
+DEEPLIIF_AS_20X_MPP = 0.5  # the earlier models' headline, kept as a second figure
 DEEPLIIF_LABELS = "pos=tumor_pos,neg=tumor_neg"
 
 TRAIN_SEED, VAL_SEED = 0, 1  # synthetic training and held-out tiles never share a seed
 HE_SEED = 2  # the H&E tiles (every cell negative) have a seed of their own
-MODEL_NAME, MODEL_VERSION = "pdl1-point-default", "0.3.0"
+MODEL_NAME, MODEL_VERSION = "pdl1-point-default", "0.4.0"
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Recipe:
     # share of crops rendered as H&E, every cell negative (models/eosin_wash.py); 0.2.0 had
     # none. 0.25 raised DeepLIIF pos/neg F1 from 0.672 to 0.733 (MODEL_CARD.md)
     he_render: float = 0.25
+    bcdata_mpp: float = BCDATA_MPP  # 0.5 (taken as 20x) for models 0.1.0-0.3.0
     seed: int = 0
 
 
@@ -108,7 +109,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
     synth = load_samples(synth_points, parse_label_map(None), "csv")
     if he_points is not None:
         synth += load_samples(he_points, parse_label_map(None), "csv")
-    real = load_samples(BCDATA, parse_label_map(BCDATA_LABELS), "csv", BCDATA_MPP, 0.5)
+    real = load_samples(BCDATA, parse_label_map(BCDATA_LABELS), "csv", recipe.bcdata_mpp, 0.5)
     augmentation = Augmentation(crop_size=recipe.crop_size, scale_range=recipe.scale_range,
                                 stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias)

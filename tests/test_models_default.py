@@ -102,7 +102,7 @@ def test_the_cards_deepliif_figures_are_what_the_file_gives(shared_data: Path,
                                                            tmp_path: Path) -> None:
     from models.default_recipe import DEEPLIIF_LABELS, DEEPLIIF_MPP, evaluate
 
-    row = re.search(r"^\| \*\*DeepLIIF at 0\.5 um/px\*\*.*?\| [\d.]+ / [\d.]+ / \*\*([\d.]+)\*\* "
+    row = re.search(r"^\| \*\*DeepLIIF at 0\.25 um/px\*\*.*?\| [\d.]+ / [\d.]+ / \*\*([\d.]+)\*\* "
                     r"\| \*\*([\d.]+)\*\*", MODEL_CARD.read_text(), re.MULTILINE)
     assert row, "model card has no DeepLIIF row"
     measured = evaluate(DEFAULT_MODEL, shared_data / "deepliif-sample" / "points.csv",
