@@ -45,7 +45,7 @@ def training_rate(config: TrainConfig, device: torch.device, batch: int, steps: 
         loss = criterion.total(criterion.terms(outputs, targets,
                                                match_batch(outputs, targets, config.alpha)))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch's stubs
         optimizer.step()
     synchronize(device)
     return batch * steps / (time.perf_counter() - start)
