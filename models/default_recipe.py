@@ -65,6 +65,8 @@ class Recipe:
     # share of crops rendered as H&E, every cell negative (models/eosin_wash.py); 0.2.0 had
     # none. 0.25 raised DeepLIIF pos/neg F1 from 0.672 to 0.733 (MODEL_CARD.md)
     he_render: float = 0.25
+    # the rendered crops' density read as DAB, up to this share (model/data/he_render.py)
+    he_tint: float = 0.0
     bcdata_mpp: float = BCDATA_MPP  # 0.5 (taken as 20x) for models 0.1.0-0.3.0
     seed: int = 0
 
@@ -114,7 +116,8 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
                                 stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias)
     return EosinWashDataset(synth + real * recipe.bcdata_repeats, augmentation, multiple=32,
-                            eosin_max=recipe.eosin_max, he_render=recipe.he_render)
+                            eosin_max=recipe.eosin_max, he_render=recipe.he_render,
+                            he_tint_max=recipe.he_tint)
 
 
 def tps(args: list[str]) -> str:

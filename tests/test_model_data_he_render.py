@@ -10,7 +10,7 @@ import pytest
 from model.config import CANONICAL_CLASSES, ConfigError, TrainConfig
 from model.data.dataset import Augmentation, PointDataset
 from model.data.errors import DatasetError
-from model.data.he_render import negatives_of, render_as_he
+from model.data.he_render import negatives_of, random_he_render, render_as_he
 from model.data.samples import PointSample
 from model.data.stain import rgb_to_hed
 from tps.cli import main
@@ -33,6 +33,29 @@ def test_render_drops_dab_and_keeps_the_nucleus_dark() -> None:
     assert after[16, 16].sum() > after[10, 10].sum()
     assert after[10, 10, 1] - before[10, 10, 1] > 0.25  # tissue gained eosin
     assert np.array_equal(render_as_he(image, 0.3, 1.0)[:4, :4], image[:4, :4])  # glass
+
+
+def test_tint_reads_a_share_of_the_h_and_e_density_as_dab() -> None:
+    image = _dab_image()
+    plain = rgb_to_hed(render_as_he(image, eosin=0.3, dab_share=1.0))
+    tinted = rgb_to_hed(render_as_he(image, eosin=0.3, dab_share=1.0, tint=0.4))
+    for y, x in ((16, 16), (10, 10)):  # the nucleus and the tissue around it
+        # 0.05: the uint8 round trip; the tint is relative, so the dark nucleus gets the most
+        assert abs(tinted[y, x, 2] - 0.4 * (plain[y, x, 0] + plain[y, x, 1])) < 0.05
+    assert tinted[16, 16, 2] > tinted[10, 10, 2] + 0.2
+    assert np.array_equal(render_as_he(image, 0.3, 1.0, 0.4)[:4, :4], image[:4, :4])  # glass
+
+
+def test_random_render_without_a_tint_draws_as_before() -> None:
+    # a render without tint takes two draws, so models trained before the tint reproduce
+    image = _dab_image()
+    rng, reference = np.random.default_rng(3), np.random.default_rng(3)
+    out = random_he_render(image, rng)
+    eosin, dab_share = reference.uniform(0.1, 0.8), reference.uniform(0.3, 1.0)
+    assert np.array_equal(out, render_as_he(image, eosin, dab_share))
+    assert rng.random() == reference.random()
+    tinted = random_he_render(image, np.random.default_rng(3), tint_max=0.6)
+    assert not np.array_equal(tinted, out)
 
 
 def test_every_positive_class_becomes_its_negative() -> None:
