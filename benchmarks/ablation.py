@@ -98,7 +98,8 @@ def run_row(name: str, overrides: dict[str, Any], recipe: Recipe,
                 "train_seconds": round(time.perf_counter() - started)}
     seconds = time.perf_counter() - started
     onnx_path = out / "model.onnx"
-    export(out / "checkpoint.pt", onnx_path, threshold=0.5, notes={"ablation_row": name})
+    export(out / "checkpoint.pt", onnx_path, threshold=0.5, notes={"ablation_row": name},
+           recipe=RECIPE)
     return {"overrides": overrides, "steps": steps, "train_seconds": round(seconds),
             "deepliif": evaluate(onnx_path, DEEPLIIF, out / "deepliif.json", DEEPLIIF_MPP,
                                  DEEPLIIF_LABELS),

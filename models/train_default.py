@@ -60,7 +60,7 @@ def main() -> int:
     checkpoint, train_s = train_checkpoint(recipe, synth, args.work / "train", he)
 
     candidate = args.work / "candidate.onnx"
-    export(checkpoint, candidate, threshold=0.5, notes={})
+    export(checkpoint, candidate, threshold=0.5, notes={}, recipe=recipe)
     sweep = {t: evaluate(candidate, val, args.work / f"val-t{t}.json", threshold=t)
              for t in THRESHOLDS}
     threshold = max(THRESHOLDS, key=lambda t: sweep[t]["detection_f1"] or 0.0)
@@ -71,7 +71,7 @@ def main() -> int:
              "threshold_choice": f"best detection F1 on {recipe.val_tiles} synthetic held-out "
                                  f"tiles (seed {VAL_SEED}) among {list(THRESHOLDS)}",
              "train_seconds": round(train_s)}
-    export(checkpoint, args.out, threshold=threshold, notes=notes)
+    export(checkpoint, args.out, threshold=threshold, notes=notes, recipe=recipe)
     metrics = measure(args.out, val, args.work)
     metrics |= {"threshold": threshold, "threshold_sweep_synthetic_val": sweep,
                 "train_seconds": round(train_s), "total_seconds": round(time.perf_counter() - started),
@@ -102,7 +102,8 @@ def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
     return out_dir / CHECKPOINT_NAME, total
 
 
-def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any]) -> None:
+def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any],
+           recipe: Recipe) -> None:
     """`tps export` with the chosen threshold, the recipe's augmentation and notes in metadata.
 
     The recipe builds its own augmentation (HED jitter, eosin wash), so the config saved in
@@ -118,7 +119,6 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any])
     model.config.version = MODEL_VERSION  # the file's version, whichever run made the weights
     export_onnx(model, out, state)
     check_export(model, out)
-    recipe = Recipe()
     proto = onnx.load(str(out))
     for prop in proto.metadata_props:
         if prop.key == "training":
@@ -126,7 +126,9 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any])
             training["recipe"] = notes | {"stain_sigma": recipe.stain_sigma,
                                           "stain_bias": recipe.stain_bias,
                                           "eosin_max": recipe.eosin_max,
-                                          "he_render": recipe.he_render}
+                                          "he_render": recipe.he_render,
+                                          "he_tint": recipe.he_tint,
+                                          "bcdata_mpp": recipe.bcdata_mpp}
             prop.value = json.dumps(training)
     onnx.save(proto, str(out))
 
