@@ -52,6 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
     augmentation = Augmentation(crop_size=config.crop_size, scale_range=config.scale_range,
                                 flips=config.flips, stain_sigma=config.stain_sigma,
                                 stain_bias=config.stain_bias, he_render=config.he_render,
+                                he_tint=config.he_tint,
                                 without_dab=negatives_of(config.classes) if config.he_render else ())
     dataset = PointDataset(samples, augmentation, multiple=config.stride)
     print(f"training {config.backbone} (pfa={config.pfa}, ic={config.independent_cls}, "

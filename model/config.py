@@ -71,6 +71,8 @@ class TrainConfig:
     # share of crops rendered as H&E with every positive cell made negative (needs a "_neg"
     # class for each "_pos" one); 0.25 helped the default model on real IHC
     he_render: float = 0.0
+    # the rendered crops' density read as DAB, a share up to this (a real H&E slide reads so)
+    he_tint: float = 0.0
     epochs: int = 100
     seed: int = 0
     num_workers: int = 0
@@ -107,6 +109,8 @@ class TrainConfig:
             raise ConfigError("class_weights needs one weight per class")
         if not 0.0 <= self.he_render < 1.0:
             raise ConfigError(f"he_render is a share of crops in [0, 1), not {self.he_render}")
+        if not 0.0 <= self.he_tint <= 1.0:
+            raise ConfigError(f"he_tint is a share of density in [0, 1], not {self.he_tint}")
         if self.he_render > 0:
             try:  # each "_pos" class needs the "_neg" one the render turns it into
                 negatives_of(self.classes)

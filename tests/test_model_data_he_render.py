@@ -80,10 +80,23 @@ def test_dataset_renders_a_share_of_crops_and_relabels_them() -> None:
     assert kept.labels.tolist() == [0, 1, 2, 3] and np.array_equal(kept.image, sample.image)
 
 
+def test_dataset_tints_its_renders_when_asked() -> None:
+    sample = PointSample(_dab_image(), np.array([[16.0, 16.0]], np.float32),
+                         np.array([0], np.int64), "a")
+    tinted = Augmentation(crop_size=None, flips=False, he_render=0.999, he_tint=0.6,
+                          without_dab=negatives_of(CANONICAL_CLASSES))
+    # seed 3 draws a tint of 0.35 (seed 0 draws 0.01, which would show little)
+    out = PointDataset([sample], tinted).augment(sample, np.random.default_rng(3))
+    assert out.labels.tolist() == [1]
+    assert rgb_to_hed(out.image)[16, 16, 2] > 0.3  # a plain render leaves < 0.05 (above)
+
+
 def test_config_checks_the_share_and_the_classes() -> None:
     assert TrainConfig(he_render=0.25).he_render == 0.25
     with pytest.raises(ConfigError, match="he_render"):
         TrainConfig(he_render=1.0)
+    with pytest.raises(ConfigError, match="he_tint"):
+        TrainConfig(he_render=0.25, he_tint=1.5)
     with pytest.raises(ConfigError, match="ic_pos"):
         TrainConfig(he_render=0.25, classes=("tc_pos", "tc_neg", "ic_pos"),
                     tumor_pos=("tc_pos",), tumor_neg=("tc_neg",))
@@ -97,5 +110,7 @@ def test_tps_train_takes_he_render(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["train", "--data", str(csv), "--label-map", "pos=tumor_pos,neg=tumor_neg",
                  "--backbone", "small", "--out", str(out), "--config",
-                 'epochs=1;crop_size=64;batch_size=2;head_channels=8;he_render=0.5']) == 0
-    assert load_checkpoint(out / CHECKPOINT_NAME)["config"]["he_render"] == 0.5
+                 'epochs=1;crop_size=64;batch_size=2;head_channels=8;he_render=0.5;he_tint=0.6'
+                 ]) == 0
+    config = load_checkpoint(out / CHECKPOINT_NAME)["config"]
+    assert config["he_render"] == 0.5 and config["he_tint"] == 0.6

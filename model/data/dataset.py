@@ -27,6 +27,7 @@ class Augmentation:
     stain_bias: float = 0.0
     he_render: float = 0.0  # share of crops rendered as H&E (model/data/he_render.py)
     without_dab: tuple[int, ...] = ()  # class id -> its id once rendered; needed with he_render
+    he_tint: float = 0.0  # the render's DAB tint, up to this share (model/data/he_render.py)
 
 
 NO_AUGMENTATION = Augmentation(crop_size=None, flips=False)
@@ -67,7 +68,8 @@ class PointDataset(Dataset[tuple[torch.Tensor, Target]]):
                                  sample.xy, sample.labels, sample.name)
         if aug.he_render > 0 and rng.random() < aug.he_render:
             labels = np.asarray(aug.without_dab, np.int64)[sample.labels]
-            sample = PointSample(random_he_render(sample.image, rng), sample.xy, labels, sample.name)
+            image = random_he_render(sample.image, rng, tint_max=aug.he_tint)
+            sample = PointSample(image, sample.xy, labels, sample.name)
         return sample
 
     def _rng(self, index: int) -> np.random.Generator:
