@@ -31,7 +31,7 @@ DEEPLIIF_LABELS = "pos=tumor_pos,neg=tumor_neg"
 
 TRAIN_SEED, VAL_SEED = 0, 1  # synthetic training and held-out tiles never share a seed
 HE_SEED = 2  # the H&E tiles (every cell negative) have a seed of their own
-MODEL_NAME, MODEL_VERSION = "pdl1-point-default", "0.4.0"
+MODEL_NAME, MODEL_VERSION = "pdl1-point-default", "0.5.0"
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,9 @@ class Recipe:
     # share of crops rendered as H&E, every cell negative (models/eosin_wash.py); 0.2.0 had
     # none. 0.25 raised DeepLIIF pos/neg F1 from 0.672 to 0.733 (MODEL_CARD.md)
     he_render: float = 0.25
-    # the rendered crops' density read as DAB, up to this share (model/data/he_render.py)
-    he_tint: float = 0.0
+    # the rendered crops' density read as DAB, up to this share (model/data/he_render.py), as
+    # a real H&E slide reads; 0.5.0 added it (0.4.0 had none; MODEL_CARD.md)
+    he_tint: float = 0.6
     bcdata_mpp: float = BCDATA_MPP  # 0.5 (taken as 20x) for models 0.1.0-0.3.0
     seed: int = 0
 

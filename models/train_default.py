@@ -5,10 +5,10 @@
 Steps: synthetic tiles (train seed 0, held-out seed 1, H&E seed 2) -> train the small backbone
 on them plus the BCData sample -> export -> pick the p_obj threshold on the synthetic held-out
 set -> re-export with it -> evaluate on DeepLIIF, synthetic held-out and BCData -> write
-runs/default/metrics.json. Measured for the shipped file: 9,280 steps in 1,480 s on both
-threads of a 2-core machine (one thread beside another run took 2,905 s for 0.3.0). Run again,
-it resumes an interrupted training (the loop resumes exactly) and only re-exports a finished
-one. Scratch goes to runs/default (ignored).
+runs/default/metrics.json. Measured: 9,280 steps of the recipe in 1,647 s on both threads of
+a 2-core machine (seed 1); the shipped file took 2,473 s on one thread beside another run.
+Run again, it resumes an interrupted training (the loop resumes exactly) and only re-exports
+a finished one. Scratch goes to runs/default (ignored).
 """
 from __future__ import annotations
 
