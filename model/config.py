@@ -111,6 +111,8 @@ class TrainConfig:
             raise ConfigError(f"he_render is a share of crops in [0, 1), not {self.he_render}")
         if not 0.0 <= self.he_tint <= 1.0:
             raise ConfigError(f"he_tint is a share of density in [0, 1], not {self.he_tint}")
+        if self.he_tint > 0 and self.he_render == 0:
+            raise ConfigError("he_tint tints the H&E render, which is off: set he_render too")
         if self.he_render > 0:
             try:  # each "_pos" class needs the "_neg" one the render turns it into
                 negatives_of(self.classes)

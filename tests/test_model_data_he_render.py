@@ -97,6 +97,8 @@ def test_config_checks_the_share_and_the_classes() -> None:
         TrainConfig(he_render=1.0)
     with pytest.raises(ConfigError, match="he_tint"):
         TrainConfig(he_render=0.25, he_tint=1.5)
+    with pytest.raises(ConfigError, match="set he_render"):
+        TrainConfig(he_tint=0.6)
     with pytest.raises(ConfigError, match="ic_pos"):
         TrainConfig(he_render=0.25, classes=("tc_pos", "tc_neg", "ic_pos"),
                     tumor_pos=("tc_pos",), tumor_neg=("tc_neg",))
