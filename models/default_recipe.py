@@ -118,7 +118,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
                                 stain_bias=recipe.stain_bias)
     return EosinWashDataset(synth + real * recipe.bcdata_repeats, augmentation, multiple=32,
                             eosin_max=recipe.eosin_max, he_render=recipe.he_render,
-                            he_tint_max=recipe.he_tint)
+                            he_tint=recipe.he_tint)
 
 
 def tps(args: list[str]) -> str:

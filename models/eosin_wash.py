@@ -39,12 +39,12 @@ def eosin_wash(image: np.ndarray, amount: float, darken: float = 1.0) -> np.ndar
 class EosinWashDataset(PointDataset):
     def __init__(self, samples: Sequence[PointSample], augmentation: Augmentation,
                  multiple: int = 32, eosin_max: float = 0.4, probability: float = 0.5,
-                 he_render: float = 0.0, he_tint_max: float = 0.0) -> None:
+                 he_render: float = 0.0, he_tint: float = 0.0) -> None:
         super().__init__(samples, augmentation, multiple)
         self.eosin_max = eosin_max
         self.probability = probability
         self.he_render = he_render  # share of crops rendered as H&E, every cell negative
-        self.he_tint_max = he_tint_max  # their density read as DAB (model/data/he_render.py)
+        self.he_tint = he_tint  # their density read as DAB (model/data/he_render.py)
 
     def augment(self, sample: PointSample, rng: np.random.Generator) -> PointSample:
         sample = super().augment(sample, rng)
@@ -52,7 +52,7 @@ class EosinWashDataset(PointDataset):
             return sample
         draw = rng.random()
         if draw < self.he_render:
-            image = random_he_render(sample.image, rng, self.eosin_max, self.he_tint_max)
+            image = random_he_render(sample.image, rng, self.eosin_max, self.he_tint)
             return PointSample(image, sample.xy, WITHOUT_DAB[sample.labels], sample.name)
         # of the crops not rendered, `probability` are washed; one draw decides both, so with
         # no render the wash draws exactly as it did before the render existed
