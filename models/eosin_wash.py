@@ -8,7 +8,7 @@ positive. Two augmentations answer that:
 - the H&E render (model/data/he_render.py) moves a crop's DAB into haematoxylin and adds
   eosin, and every positive cell becomes negative. This dataset draws it in its own order,
   so that the shipped model's recipe stays reproducible; `tps train` offers it as
-  `he_render`.
+  `he_render`, with its tint as `he_tint`.
 """
 from __future__ import annotations
 
