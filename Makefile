@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-dev serve test
+.PHONY: setup setup-dev serve lint test
 
 # Serving needs no torch; only training and the model tests do.
 $(VENV)/.installed: pyproject.toml
@@ -23,7 +23,12 @@ setup-dev: $(VENV)/.installed-dev
 serve: setup
 	$(BIN)/tps serve --host 127.0.0.1 --port 8000
 
-test: setup-dev
+# ruff over everything, mypy --strict over every package (tests are left untyped)
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy -p models -p model -p worker -p service -p synth -p tps -p benchmarks
+
+test: lint
 	$(BIN)/python -m pytest
 
 # The whole docker-compose stack on this machine (CPU worker): minutes, not for every CI run.
