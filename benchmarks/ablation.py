@@ -55,7 +55,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=2000, help="training steps per row")
     parser.add_argument("--rows", help="comma-separated row numbers (0-based); default all")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--report", action="store_true", help="only write docs/ablation.png")
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: print the table (and redraw docs/ablation.png)")
     parser.add_argument("--seed", type=int, default=RECIPE.seed,
                         help="training seed (the tiles keep theirs); another one measures noise")
     args = parser.parse_args()
