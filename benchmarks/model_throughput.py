@@ -3,6 +3,7 @@
 Runs on the CPU, and on the GPU when torch sees one. Training steps include the Hungarian
 matching and the loss, as in model/train.py. Usage:
     python benchmarks/model_throughput.py [--crop 256] [--batch 8] [--steps 5] [--tile 512]
+                                          [--device cpu|cuda]
 """
 from __future__ import annotations
 
@@ -72,8 +73,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", choices=("cpu", "cuda"), help="only this one")
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    if args.device:
+        devices = [torch.device(args.device)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     for device in devices:
         name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
