@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from model.checkpoint import CHECKPOINT_NAME, TrainingState, load_checkpoint, save_checkpoint
 from model.config import TrainConfig
@@ -44,6 +44,25 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=generator).tolist()
 
 
+class EpochOrder(Sampler[int]):
+    """The order of the epoch in progress, from its first batch not yet done. One loader serves
+    every epoch, so its worker processes are started once per run, not once per epoch (the
+    restarts slowed runs of many short epochs on a GPU)."""
+
+    def __init__(self, n: int, seed: int, batch_size: int) -> None:
+        self.n, self.seed, self.batch_size = n, seed, batch_size
+        self.order: list[int] = []
+
+    def start(self, epoch: int, batches_done: int) -> None:
+        self.order = epoch_order(self.n, self.seed, epoch)[batches_done * self.batch_size:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
 def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], out_dir: Path,
           resume: bool = False, stop_after_steps: int | None = None,
           log: Callable[[str], None] = print) -> TrainingState:
@@ -66,13 +85,15 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
     n = len(dataset)  # type: ignore[arg-type]
     total_steps = config.epochs * math.ceil(n / config.batch_size)
 
+    order = EpochOrder(n, config.seed, config.batch_size)
+    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=order, collate_fn=collate,
+                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0,
+                        # its own generator: the loader's seed draw must not shift the global
+                        # stream that a resumed run restores
+                        generator=torch.Generator().manual_seed(config.seed))
+
     while state.epoch < config.epochs:
-        order = epoch_order(n, config.seed, state.epoch)[state.batches_done * config.batch_size:]
-        loader = DataLoader(dataset, batch_size=config.batch_size, sampler=order,
-                            collate_fn=collate, num_workers=config.num_workers,
-                            # its own generator: the loader's seed draw must not shift the global
-                            # stream that a resumed run restores
-                            generator=torch.Generator().manual_seed(config.seed + state.epoch))
+        order.start(state.epoch, state.batches_done)
         model.train()
         tick, images_since_tick = time.perf_counter(), 0
         for images, targets in loader:

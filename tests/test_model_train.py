@@ -9,7 +9,7 @@ import torch
 from model.checkpoint import CHECKPOINT_NAME, model_from_checkpoint
 from model.config import TrainConfig
 from model.evaluation import match_points
-from model.train import learning_rate, train
+from model.train import EpochOrder, epoch_order, learning_rate, train
 
 Sample = tuple[torch.Tensor, dict[str, torch.Tensor]]
 
@@ -59,6 +59,30 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path,
     split, _ = model_from_checkpoint(tmp_path / "split" / CHECKPOINT_NAME)
     for (name, a), b in zip(straight.state_dict().items(), split.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_epoch_order_serves_each_epoch_from_its_first_batch_not_done() -> None:
+    order = EpochOrder(n=6, seed=3, batch_size=2)
+    order.start(epoch=0, batches_done=0)
+    first = list(order)
+    assert sorted(first) == list(range(6)) and first == epoch_order(6, 3, 0)
+    order.start(epoch=1, batches_done=1)  # a run resumed after one batch of epoch 1
+    assert list(order) == epoch_order(6, 3, 1)[2:] and len(order) == 4
+    assert epoch_order(6, 3, 1) != first  # epochs are shuffled anew
+
+
+def test_loader_processes_kept_across_epochs_give_the_in_process_run(tmp_path: Path) -> None:
+    """The data here has no randomness, so a run whose one loader worker lives through both
+    epochs must train exactly as the run that loads in-process."""
+    data = blob_images(4, 64, 3, seed=2)
+    in_process = train(small_config(epochs=2), data, tmp_path / "a", log=lambda _: None)
+    with_worker = train(small_config(epochs=2, num_workers=1), data, tmp_path / "b",
+                        log=lambda _: None)
+    assert in_process.step == with_worker.step == 4 and with_worker.epoch == 2
+    a, _ = model_from_checkpoint(tmp_path / "a" / CHECKPOINT_NAME)
+    b, _ = model_from_checkpoint(tmp_path / "b" / CHECKPOINT_NAME)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
 
 
 def test_cosine_schedule_by_hand() -> None:
