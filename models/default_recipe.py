@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ PAPER_NAME = "pdl1-point-vgg16bn"
 
 @dataclass(frozen=True)
 class Recipe:
-    backbone: str = "small"  # "vgg16_bn" with head_channels=256 is the paper's size
+    backbone: str = "small"  # paper_sized() below swaps in the paper's encoder
     synth_tiles: int = 48
     # H&E tiles, every cell negative: without them the model read the dark purple nuclei of an
     # H&E slide as PD-L1 positive (TPS 83 % on CMU-1-Small-Region); 0 leaves them out
@@ -73,6 +73,11 @@ class Recipe:
     he_tint: float = 0.6
     bcdata_mpp: float = BCDATA_MPP  # 0.5 (taken as 20x) for models 0.1.0-0.3.0
     seed: int = 0
+
+
+def paper_sized(recipe: Recipe) -> Recipe:
+    """The same recipe with the paper's encoder and head width (for a GPU; not shipped)."""
+    return replace(recipe, backbone="vgg16_bn", head_channels=256)
 
 
 def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from models.default_recipe import (
     config_overrides,
     evaluate,
     make_tiles,
+    paper_sized,
     training_dataset,
 )
 
@@ -72,8 +73,8 @@ def main() -> int:
     work = args.work or REPO / "runs" / ("default" if default else args.backbone)
     out = args.out or (REPO / "models" / "default.onnx" if default
                        else work / f"{args.backbone}.onnx")
-    recipe = Recipe(backbone=args.backbone, head_channels=128 if default else 256,
-                    epochs=args.epochs, seed=args.seed)
+    recipe = Recipe(epochs=args.epochs, seed=args.seed)
+    recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)
     checkpoint, train_s = train_checkpoint(recipe, synth, work / "train", he,

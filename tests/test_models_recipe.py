@@ -8,7 +8,13 @@ from pathlib import Path
 import onnx
 
 from model.config import TrainConfig
-from models.default_recipe import MODEL_NAME, PAPER_NAME, Recipe, config_overrides
+from models.default_recipe import (
+    MODEL_NAME,
+    PAPER_NAME,
+    Recipe,
+    config_overrides,
+    paper_sized,
+)
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
 
@@ -22,8 +28,8 @@ def test_the_recipe_gives_the_config_the_shipped_file_was_trained_with() -> None
 
 def test_the_paper_sized_variant_changes_the_encoder_heads_name_and_device_only() -> None:
     small = TrainConfig(**config_overrides(Recipe())).to_dict()
-    paper = TrainConfig(**config_overrides(Recipe(backbone="vgg16_bn", head_channels=256),
-                                           device="cuda", workers=8)).to_dict()
+    paper = TrainConfig(**config_overrides(paper_sized(Recipe()), device="cuda",
+                                           workers=8)).to_dict()
     changed = {key for key in small if small[key] != paper[key]}
     assert changed == {"backbone", "head_channels", "name", "device", "num_workers"}
     assert (small["name"], paper["name"]) == (MODEL_NAME, PAPER_NAME)
