@@ -29,8 +29,9 @@ from models.default_recipe import BCDATA, BCDATA_MPP, DEEPLIIF, DEEPLIIF_MPP
 from worker.slide_reader import SlideReader
 
 HALF_SIDE_UM = 2.0
-_H, _E, _D = (row / np.linalg.norm(row) for row in RGB_FROM_HED)
-_U = (_D - (_D @ _H) * _H) / np.linalg.norm(_D - (_D @ _H) * _H)  # DAB, off haematoxylin
+_H, _D = (RGB_FROM_HED[row] / np.linalg.norm(RGB_FROM_HED[row]) for row in (0, 2))
+_DAB_OFF_H = _D - (_D @ _H) * _H
+_U = _DAB_OFF_H / np.linalg.norm(_DAB_OFF_H)
 _V = np.cross(_H, _U)  # completes the plane; Ruifrok's eosin lies on its negative side
 
 
