@@ -26,7 +26,7 @@ serve: setup
 # ruff over everything, mypy --strict over every package (tests are left untyped)
 lint: setup-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy -p models -p model -p worker -p service -p synth -p tps -p benchmarks
+	$(BIN)/mypy -p model -p jobs -p scoring -p worker -p service -p synth -p tps -p benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

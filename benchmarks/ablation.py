@@ -5,7 +5,7 @@
     .venv/bin/python -m benchmarks.ablation --report        # table + plot into docs/
     .venv/bin/python -m benchmarks.ablation --seed 1 --rows 0,1,2   # another training seed
 
-Every row trains the default recipe (models/default_recipe.py: small backbone, synthetic
+Every row trains the default recipe (model/default_recipe.py: small backbone, synthetic
 tiles, H&E tiles and BCData, class loss per matched cell, cosine lr, H&E render) for the same
 number of steps from the same seed, changing only what the row names; it is exported at
 threshold 0.5 and measured on the DeepLIIF sample (real, never trained on, at its 0.25 um/px)
@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from models.default_recipe import (
+from model.default_recipe import (
     DEEPLIIF,
     DEEPLIIF_LABELS,
     DEEPLIIF_MPP,
@@ -35,7 +35,7 @@ from models.default_recipe import (
     make_tiles,
     training_dataset,
 )
-from models.train_default import export
+from model.train_default import export
 
 # Without IC the single C + 1 head is trained with cross entropy whatever cls_loss says.
 ROWS: tuple[tuple[str, dict[str, Any]], ...] = (

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 
 def score_once(slide: Path, model: Path, out: Path, tile: int) -> dict[str, float]:
-    from worker.scoring import ScoreParams, score_slide
+    from scoring.pipeline import ScoreParams, score_slide
 
     started = time.perf_counter()
     result = score_slide(slide, out, ScoreParams(model, tile_size=tile))
@@ -35,12 +35,12 @@ def score_once(slide: Path, model: Path, out: Path, tile: int) -> dict[str, floa
 
 def model_only(slide: Path, model: Path, tile: int, batch: int) -> tuple[float, int]:
     """Seconds to run the model alone over the same tiles, read into memory beforehand."""
-    from worker.inference import get_runner
-    from worker.prefetch import TileSource
-    from worker.resample import to_model_input
-    from worker.slide_reader import SlideReader
-    from worker.tiling import plan_tiles
-    from worker.tissue import detect_tissue
+    from scoring.inference import get_runner
+    from scoring.prefetch import TileSource
+    from scoring.resample import to_model_input
+    from scoring.slide_reader import SlideReader
+    from scoring.tiling import plan_tiles
+    from scoring.tissue import detect_tissue
 
     runner = get_runner(model)
     info = runner.info

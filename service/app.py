@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from jobs.database import init_db, make_engine, make_session_factory
 from service import routes_batches, routes_health, routes_jobs, routes_slides
-from service.db import init_db, make_engine, make_session_factory
 from service.deps import ServiceState
 from service.dispatch import Dispatcher
 from service.errors import install_error_handlers
 from service.metrics import RequestCounter, ServiceMetrics
-from service.settings import Settings
+from service.settings import ApiSettings
 
 
-def create_app(settings: Settings, dispatcher: Dispatcher) -> FastAPI:
+def create_app(settings: ApiSettings, dispatcher: Dispatcher) -> FastAPI:
     for folder in (settings.data_dir, settings.slides_dir, settings.results_dir,
                    settings.incoming_dir):
         folder.mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from service.settings import Settings
+    from jobs.settings import StoreSettings
 
 
-def _settings_engine() -> tuple[Settings, Engine]:
-    from service.db import init_db, make_engine
-    from service.settings import get_settings
+def _settings_engine() -> tuple[StoreSettings, Engine]:
+    from jobs.database import init_db, make_engine
+    from jobs.settings import StoreSettings
 
-    settings = get_settings()
+    settings = StoreSettings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     init_db(engine)

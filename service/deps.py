@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.dispatch import Dispatcher
 from service.errors import Unauthorized
 from service.keys import lab_for_key
-from service.settings import Settings
+from service.settings import ApiSettings
 
 
 @dataclass
 class ServiceState:
-    settings: Settings
+    settings: ApiSettings
     engine: Engine
     sessions: sessionmaker[Any]
     dispatcher: Dispatcher

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-SCORE_TASK = "tps.score_slide"
-# The queue the workers consume (worker/celery_app.py routes the task there).
-SCORE_QUEUE = "tps.score"
+from jobs.queue import SCORE_QUEUE, SCORE_TASK
 
 
 class BrokerUnavailable(Exception):

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import ApiKey, Lab
+from jobs.records import ApiKey, Lab
 
 KEY_SCHEME = "tps"
 

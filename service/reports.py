@@ -6,7 +6,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from service.db import Job, Slide
+from jobs.records import Job, Slide
 
 COUNT_KEYS = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 COLUMNS = (

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import Batch, BatchJob, Job, Slide
+from jobs.records import Batch, BatchJob, Job, Slide
 from service.deps import DbSession, LabId, State
 from service.errors import NotFound
 from service.reports import report_row, to_csv

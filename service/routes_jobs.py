@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.db import Job
+from jobs.records import Job
 from service.deps import DbSession, LabId, State
 from service.errors import Conflict, NotFound
 from service.route_class import SessionReleasingRoute

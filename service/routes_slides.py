@@ -8,8 +8,8 @@ from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from jobs.records import Slide, new_id
 from service import uploads
-from service.db import Slide, new_id
 from service.deps import DbSession, LabId, State
 from service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedia
 from service.route_class import SessionReleasingRoute

@@ -21,7 +21,9 @@ from celery import Celery
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from service.db import Job, Lab, Slide, init_db, make_engine
+from jobs.database import init_db, make_engine
+from jobs.queue import SCORE_QUEUE, SCORE_TASK
+from jobs.records import Job, Lab, Slide
 from tests.marker_model import build_marker_model
 from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
 
@@ -86,7 +88,7 @@ class Stack:
     def enqueue(self, job_ids: Iterable[str]) -> None:
         app = Celery("tps-test", broker=self.broker_url)
         for job_id in job_ids:
-            app.send_task("tps.score_slide", args=[job_id], queue="tps.score")
+            app.send_task(SCORE_TASK, args=[job_id], queue=SCORE_QUEUE)
 
     def start_worker(self, name: str, reconcile_every: float = 1.0) -> Worker:
         log = self.root / f"{name}.log"

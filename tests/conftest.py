@@ -1,10 +1,17 @@
-"""Shared fixtures: real data and real services, each skipped with a reason when absent."""
+"""Shared fixtures: real data and real services (each skipped with a reason when absent), and
+the API with its settings in tmp_path."""
 from __future__ import annotations
 
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from service.settings import ApiSettings
+from tests.api_client import Api, make_api
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -37,3 +44,26 @@ def postgres_url() -> str:
     if not _port_open("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     return "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """A fresh schema per test, dropped afterwards, so tests never see each other's rows."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> ApiSettings:
+    return ApiSettings(data_dir=tmp_path / "data", max_upload_bytes=2_000_000, probe_timeout_s=20)
+
+
+@pytest.fixture
+def api(settings: ApiSettings) -> Iterator[Api]:
+    yield from make_api(settings)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.cells import CELL_DTYPE, CellSink
-from worker.model_info import ModelInfo
-from worker.slide_info import SlideInfo
-from worker.tissue_mask import TissueMask
+from scoring.cells import CELL_DTYPE, CellSink
+from scoring.model_info import ModelInfo
+from scoring.slide_info import SlideInfo
+from scoring.tissue_mask import TissueMask
 
 CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 DOWNSAMPLE = 256.0  # level-0 pixels per mask pixel

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from model.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from scoring.model_info import ModelInfo
 from tps.cli import main
-from worker.model_info import ModelInfo
 
 
 def write_points_csv(folder: Path) -> Path:

@@ -11,7 +11,7 @@ import torch
 from model.config import TrainConfig
 from model.export import check_export, export_onnx, parity_error
 from model.network import PointNet
-from worker.model_info import ModelInfo
+from scoring.model_info import ModelInfo
 
 # float32 through two runtimes: points in pixels to 1e-3 px, probabilities to 1e-5
 POINT_TOLERANCE_PX = 1e-3

@@ -13,9 +13,9 @@ import onnx
 import pytest
 
 from model.evaluation import match_points
+from scoring.model_info import REQUIRED_KEYS, ModelInfo
+from scoring.region_detect import detect_region
 from synth.tiles import make_tile
-from worker.model_info import REQUIRED_KEYS, ModelInfo
-from worker.region_detect import detect_region
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_MODEL = MODELS / "default.onnx"
@@ -90,17 +90,17 @@ def test_detect_region_finds_the_cells_of_a_synthetic_tile() -> None:
 
 def test_the_service_uses_the_bundled_model_wherever_it_starts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.settings import Settings
+    from worker.settings import WorkerSettings
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TPS_MODEL_PATH", raising=False)
-    assert Settings().model_path == DEFAULT_MODEL.resolve()
-    assert Settings().model_path.is_file()
+    assert WorkerSettings().model_path == DEFAULT_MODEL.resolve()
+    assert WorkerSettings().model_path.is_file()
 
 
 def test_the_cards_deepliif_figures_are_what_the_file_gives(shared_data: Path,
                                                            tmp_path: Path) -> None:
-    from models.default_recipe import DEEPLIIF_LABELS, DEEPLIIF_MPP, evaluate
+    from model.default_recipe import DEEPLIIF_LABELS, DEEPLIIF_MPP, evaluate
 
     row = re.search(r"^\| \*\*DeepLIIF at 0\.25 um/px\*\*.*?\| [\d.]+ / [\d.]+ / \*\*([\d.]+)\*\* "
                     r"\| \*\*([\d.]+)\*\*", MODEL_CARD.read_text(), re.MULTILINE)
@@ -113,7 +113,7 @@ def test_the_cards_deepliif_figures_are_what_the_file_gives(shared_data: Path,
 
 
 def test_the_real_he_slide_gets_no_score(shared_data: Path, tmp_path: Path) -> None:
-    from worker.scoring import ScoreParams, score_slide
+    from scoring.pipeline import ScoreParams, score_slide
 
     slide = shared_data / "slides" / "CMU-1-Small-Region.svs"
     result = score_slide(slide, tmp_path / "cmu", ScoreParams(model_path=DEFAULT_MODEL))

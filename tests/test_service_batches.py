@@ -1,12 +1,11 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
 
-from service import jobstate
-from tests.service_fixtures import Api, api, settings, tiny_slide_bytes  # noqa: F401
+from jobs import lease
+from tests.api_client import Api, tiny_slide_bytes
 
 RESULT = {"tps": 62.5, "tps_ci95": [50.1, 73.4], "category": ">=50%",
           "counts": {"tumor_pos": 50, "tumor_neg": 30, "nontumor_pos": 2, "nontumor_neg": 9},
@@ -30,10 +29,10 @@ def test_batch_of_slides_progress_and_reports(api: Api, tmp_path: Path) -> None:
     assert api.dispatcher.enqueued == batch["job_ids"]
     engine = api.client.app.state.tps.engine  # type: ignore[attr-defined]
     first, second = batch["job_ids"]
-    assert jobstate.claim(engine, first, "w", 60)
-    assert jobstate.succeed(engine, first, "w", RESULT, "/r")
-    assert jobstate.claim(engine, second, "w", 60)
-    assert jobstate.fail(engine, second, "w", "=HYPERLINK(\"x\")")
+    assert lease.claim(engine, first, "w", 60)
+    assert lease.succeed(engine, first, "w", RESULT, "/r")
+    assert lease.claim(engine, second, "w", 60)
+    assert lease.fail(engine, second, "w", "=HYPERLINK(\"x\")")
     progress = api.client.get(f"/v1/batches/{batch['id']}", headers=api.a()).json()
     assert progress["done"] is True and progress["by_state"]["succeeded"] == 1
 

@@ -12,16 +12,17 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.keys import create_key
-from service.settings import Settings
+from service.settings import ApiSettings
 from tests.marker_model import build_marker_model
 from worker.embedded import EmbeddedRunner
+from worker.settings import WorkerSettings
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[tuple[TestClient, str, Settings]]:
-    settings = Settings(data_dir=tmp_path / "data",
-                        model_path=build_marker_model(tmp_path / "marker.onnx"))
-    runner = EmbeddedRunner(settings)
+def embedded(tmp_path: Path) -> Iterator[tuple[TestClient, str, ApiSettings]]:
+    settings = ApiSettings(data_dir=tmp_path / "data")
+    runner = EmbeddedRunner(WorkerSettings(data_dir=settings.data_dir,
+                                           model_path=build_marker_model(tmp_path / "marker.onnx")))
     app = create_app(settings, runner)
     with Session(app.state.tps.engine) as session:
         key = create_key(session, "lab-a")
@@ -44,7 +45,7 @@ def _poll(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str,
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
-def test_markers_slide_scores_to_its_truth(embedded: tuple[TestClient, str, Settings],
+def test_markers_slide_scores_to_its_truth(embedded: tuple[TestClient, str, ApiSettings],
                                            tmp_path: Path) -> None:
     from synth.slide import write_slide
 
@@ -77,11 +78,10 @@ def test_markers_slide_scores_to_its_truth(embedded: tuple[TestClient, str, Sett
 
 
 def test_an_unreadable_model_fails_the_job_with_its_reason(
-        embedded: tuple[TestClient, str, Settings], tmp_path: Path) -> None:
-    client, key, settings = embedded
-    settings.model_path.write_bytes(b"not onnx")
-    from tests.service_fixtures import tiny_slide_bytes
-
+        embedded: tuple[TestClient, str, ApiSettings], tmp_path: Path) -> None:
+    client, key, _settings = embedded
+    (tmp_path / "marker.onnx").write_bytes(b"not onnx")
+    from tests.api_client import tiny_slide_bytes
     headers = {"X-API-Key": key}
     slide = client.put("/v1/slides", content=tiny_slide_bytes(tmp_path), headers={
         **headers, "X-Filename": "t.tiff", "Content-Type": "application/octet-stream"}).json()

@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 from __future__ import annotations
 
 from pathlib import Path
 
-from service.settings import Settings
-from tests.service_fixtures import Api, api, make_api, settings, tiny_slide_bytes  # noqa: F401
+from service.settings import ApiSettings
+from tests.api_client import Api, make_api, tiny_slide_bytes
 
 
 def test_health_and_readiness(api: Api) -> None:
@@ -16,7 +15,7 @@ def test_health_and_readiness(api: Api) -> None:
 def test_readyz_fails_when_the_broker_is_down(tmp_path: Path) -> None:
     from service.dispatch import CeleryDispatcher
 
-    settings = Settings(data_dir=tmp_path / "d", broker_url="redis://127.0.0.1:1/0")
+    settings = ApiSettings(data_dir=tmp_path / "d", broker_url="redis://127.0.0.1:1/0")
     for fixture in make_api(settings):
         fixture.client.app.state.tps.dispatcher = CeleryDispatcher("redis://127.0.0.1:1/0")  # type: ignore[attr-defined]
         r = fixture.client.get("/readyz")

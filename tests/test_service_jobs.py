@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 from __future__ import annotations
 
 from pathlib import Path
 
-from service import jobstate
-from tests.service_fixtures import Api, api, settings, tiny_slide_bytes  # noqa: F401
+from jobs import lease
+from tests.api_client import Api, tiny_slide_bytes
 
 
 def _slide(api: Api, tmp_path: Path, seed: int = 0) -> str:
@@ -80,12 +79,12 @@ def test_results_only_when_finished(api: Api, tmp_path: Path) -> None:
     out = api.settings.results_dir / job_id
     out.mkdir(parents=True)
     (out / "cells.geojson").write_text('{"type": "FeatureCollection", "features": []}')
-    assert jobstate.claim(engine, job_id, "w", 60)
-    assert jobstate.set_progress(engine, job_id, "w", 4, 9)
+    assert lease.claim(engine, job_id, "w", 60)
+    assert lease.set_progress(engine, job_id, "w", 4, 9)
     running = api.client.get(f"/v1/jobs/{job_id}", headers=api.a()).json()
     assert running["state"] == "running" and running["progress"] == {"done": 4, "total": 9}
     assert running["attempts"] == 1 and running["started_at"] is not None
-    assert jobstate.succeed(engine, job_id, "w", {"tps": 25.0}, str(out))
+    assert lease.succeed(engine, job_id, "w", {"tps": 25.0}, str(out))
     assert api.client.get(f"/v1/jobs/{job_id}/result", headers=api.a()).json() == {"tps": 25.0}
     cells = api.client.get(f"/v1/jobs/{job_id}/cells.geojson", headers=api.a())
     assert cells.status_code == 200 and cells.json()["type"] == "FeatureCollection"
@@ -98,8 +97,8 @@ def test_failed_job_shows_its_error(api: Api, tmp_path: Path) -> None:
     slide_id = _slide(api, tmp_path)
     job_id = api.client.post("/v1/jobs", json={"slide_id": slide_id}, headers=api.a()).json()["id"]
     engine = api.client.app.state.tps.engine  # type: ignore[attr-defined]
-    assert jobstate.claim(engine, job_id, "w", 60)
-    assert jobstate.fail(engine, job_id, "w", "no tissue found")
+    assert lease.claim(engine, job_id, "w", 60)
+    assert lease.fail(engine, job_id, "w", "no tissue found")
     job = api.client.get(f"/v1/jobs/{job_id}", headers=api.a()).json()
     assert (job["state"], job["error"]) == ("failed", "no tissue found")
     r = api.client.get(f"/v1/jobs/{job_id}/result", headers=api.a())

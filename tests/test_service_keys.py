@@ -6,7 +6,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import ApiKey, Lab, init_db, make_engine
+from jobs.database import init_db, make_engine
+from jobs.records import ApiKey, Lab
 from service.keys import create_key, lab_for_key
 
 

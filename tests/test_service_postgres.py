@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 """The API on the real PostgreSQL: the same routes and errors as on SQLite."""
 from __future__ import annotations
 
@@ -7,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import Settings
-from tests.service_fixtures import Api, make_api, pg_schema_url, tiny_slide_bytes  # noqa: F401
+from service.settings import ApiSettings
+from tests.api_client import Api, make_api, tiny_slide_bytes
 
 
 @pytest.fixture
 def pg_api(tmp_path: Path, pg_schema_url: str) -> Iterator[Api]:
-    yield from make_api(Settings(data_dir=tmp_path / "data", database_url=pg_schema_url,
+    yield from make_api(ApiSettings(data_dir=tmp_path / "data", database_url=pg_schema_url,
                                  max_upload_bytes=2_000_000))
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 """A sync route gives its pooled connection back in the thread that took it, not later on the
 event loop, so a starved loop cannot pile up connections that finished routes still hold."""
 from __future__ import annotations
@@ -9,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.service_fixtures import Api, api, settings, tiny_slide_bytes  # noqa: F401
+from tests.api_client import Api, tiny_slide_bytes
 
 
 def test_every_connection_is_returned_by_the_thread_that_took_it(api: Api,

@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures are imported by name from tests.service_fixtures)
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from tests.service_fixtures import Api, api, settings, tiny_slide_bytes  # noqa: F401
+from tests.api_client import Api, tiny_slide_bytes
 
 
 def test_upload_creates_then_returns_the_same_slide(api: Api, tmp_path: Path) -> None:

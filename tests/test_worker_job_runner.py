@@ -7,45 +7,36 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from service import jobstate
-from service.db import Job, Lab, Slide, init_db
-from service.settings import Settings
+from jobs import lease
+from jobs.database import engine_for, init_db
+from jobs.records import Job
+from scoring.errors import SlideError
+from tests.job_seed import seed_job
 from worker import job_runner
 from worker.embedded import EmbeddedRunner
-from worker.errors import SlideError
+from worker.settings import WorkerSettings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    made = Settings(data_dir=tmp_path / "data", lease_seconds=0.3)
+def settings(tmp_path: Path) -> WorkerSettings:
+    made = WorkerSettings(data_dir=tmp_path / "data", lease_seconds=0.3)
     made.data_dir.mkdir()
-    init_db(job_runner.engine_for(made.db_url))
+    init_db(engine_for(made.db_url))
     return made
 
 
-def _job(settings: Settings, params: dict[str, Any] | None = None) -> str:
-    with Session(job_runner.engine_for(settings.db_url)) as s:
-        lab = Lab(name="lab")
-        s.add(lab)
-        s.flush()
-        slide = Slide(lab_id=lab.id, sha256="1" * 64, storage_name="s.tiff", label="s",
-                      size_bytes=1, width=1, height=1, mpp=0.5, vendor="generic-tiff")
-        s.add(slide)
-        s.flush()
-        job = Job(lab_id=lab.id, slide_id=slide.id, params=params or {"assay": "SP263"})
-        s.add(job)
-        s.commit()
-        return job.id
+def _job(settings: WorkerSettings, params: dict[str, Any] | None = None) -> str:
+    return seed_job(engine_for(settings.db_url), params or {"assay": "SP263"})
 
 
-def _get(settings: Settings, job_id: str) -> Job:
-    with Session(job_runner.engine_for(settings.db_url)) as s:
+def _get(settings: WorkerSettings, job_id: str) -> Job:
+    with Session(engine_for(settings.db_url)) as s:
         job = s.get(Job, job_id)
         assert job is not None
         return job
 
 
-def test_success_records_result_progress_and_params(settings: Settings,
+def test_success_records_result_progress_and_params(settings: WorkerSettings,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
@@ -67,7 +58,7 @@ def test_success_records_result_progress_and_params(settings: Settings,
         "SP263", (5, 25), 0.4)
 
 
-def test_tps_error_fails_for_good(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tps_error_fails_for_good(settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: Any, **_kw: Any) -> dict[str, Any]:
         raise SlideError("the slide is truncated")
 
@@ -79,7 +70,7 @@ def test_tps_error_fails_for_good(settings: Settings, monkeypatch: pytest.Monkey
 
 
 def test_unexpected_error_requeues_counting_the_attempt(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     def flaky(*_args: Any, **_kw: Any) -> dict[str, Any]:
         raise MemoryError("out of memory")
 
@@ -95,10 +86,10 @@ def test_unexpected_error_requeues_counting_the_attempt(
     assert job.state == "failed" and (job.error or "").startswith("gave up after 3 attempts")
 
 
-def test_lost_lease_stops_without_writing(settings: Settings,
+def test_lost_lease_stops_without_writing(settings: WorkerSettings,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _job(settings)
-    engine = job_runner.engine_for(settings.db_url)
+    engine = engine_for(settings.db_url)
 
     def stolen(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
         with Session(engine) as s:  # another worker takes over
@@ -115,7 +106,7 @@ def test_lost_lease_stops_without_writing(settings: Settings,
 
 
 def test_embedded_runner_picks_up_due_jobs_on_start_and_hands_back_on_stop(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
 
     def slow(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
@@ -135,4 +126,4 @@ def test_embedded_runner_picks_up_due_jobs_on_start_and_hands_back_on_stop(
     runner.stop()
     job = _get(settings, job_id)
     assert started and (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)
-    assert jobstate.due_jobs(job_runner.engine_for(settings.db_url)) == [job_id]
+    assert lease.due_jobs(engine_for(settings.db_url)) == [job_id]

@@ -10,9 +10,9 @@ import sys
 SUBCOMMAND_MODULES = (
     "synth.cli",
     "model.cli",
-    "model.evaluate_cli",
-    "worker.cli",
+    "scoring.cli",
     "worker.celery_cli",
+    "tps.evaluate_cli",
     "service.cli",
     "tps.serve",
 )

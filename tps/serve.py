@@ -9,18 +9,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.dispatch import CeleryDispatcher, Dispatcher
-    from service.settings import get_settings
+    from service.settings import get_api_settings
 
-    settings = get_settings()
+    settings = get_api_settings()
     runner = None
     dispatcher: Dispatcher
     if settings.broker_url is None:
         from worker.embedded import EmbeddedRunner
+        from worker.settings import get_worker_settings
 
-        if not settings.model_path.is_file():
-            print(f"warning: model {settings.model_path} not found; jobs will fail until it "
-                  "exists (set TPS_MODEL_PATH)")
-        runner = EmbeddedRunner(settings)
+        worker_settings = get_worker_settings()
+        if not worker_settings.model_path.is_file():
+            print(f"warning: model {worker_settings.model_path} not found; jobs will fail "
+                  "until it exists (set TPS_MODEL_PATH)")
+        runner = EmbeddedRunner(worker_settings)
         dispatcher = runner
     else:
         dispatcher = CeleryDispatcher(settings.broker_url)

@@ -1,5 +1,5 @@
-"""The Celery app of the GPU workers, built from Settings. Its settings are the ones that make
-sure no job is lost or scored twice at once; the database lease (service.jobstate) does the rest.
+"""The Celery app of the GPU workers, built from WorkerSettings. Its settings are the ones that make
+sure no job is lost or scored twice at once; the database lease (jobs.lease) does the rest.
 
 Why each setting:
 - task_acks_late: the message is acknowledged only when the task returns, so a worker that dies
@@ -20,23 +20,18 @@ from typing import Any
 
 from celery import Celery
 
-from service.settings import Settings, get_settings
+from jobs.queue import SCORE_QUEUE, SCORE_TASK
+from worker.settings import WorkerSettings, get_worker_settings
 
-SCORE_TASK = "tps.score_slide"
-SCORE_QUEUE = "tps.score"
-# Celery's default queue: where a task sent by name with no route lands (the API's dispatcher
-# does so today). Workers consume it too, so such a message is never stranded.
-DEFAULT_QUEUE = "celery"
-CONSUMED_QUEUES = (SCORE_QUEUE, DEFAULT_QUEUE)
 # A deploy (SIGTERM) lets a running job finish if it can within this; `tps worker --shutdown-grace`.
 SOFT_SHUTDOWN_S = 30.0
 
 
-def transport_options(settings: Settings) -> dict[str, Any]:
+def transport_options(settings: WorkerSettings) -> dict[str, Any]:
     return {"visibility_timeout": settings.visibility_timeout_s}
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: WorkerSettings) -> Celery:
     if not settings.broker_url:
         raise ValueError("TPS_BROKER_URL is not set: Celery workers need a broker "
                          "(the API runs jobs itself in embedded mode)")
@@ -72,14 +67,14 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def settings_of(app: Celery) -> Settings:
-    settings: Settings = app.conf.tps_settings
+def settings_of(app: Celery) -> WorkerSettings:
+    settings: WorkerSettings = app.conf.tps_settings
     return settings
 
 
 @lru_cache(maxsize=1)
 def default_app() -> Celery:
-    return make_celery(get_settings())
+    return make_celery(get_worker_settings())
 
 
 def __getattr__(name: str) -> Celery:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from celery import Celery
 
-    from service.settings import Settings
+    from worker.settings import WorkerSettings
 
 RECONCILE_EVERY_S = 30.0
 
@@ -42,10 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_worker(args: argparse.Namespace) -> int:
     if args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
-    from service.settings import get_settings
-    from worker.celery_app import CONSUMED_QUEUES, make_celery
+    from jobs.queue import CONSUMED_QUEUES
+    from worker.celery_app import make_celery
+    from worker.settings import get_worker_settings
 
-    settings = get_settings()
+    settings = get_worker_settings()
     app = make_celery(settings)
     if args.reconcile_every > 0:
         _start_reconciler(app, settings, args.reconcile_every, args.reconcile_grace)
@@ -63,14 +64,14 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def _start_reconciler(
-    app: Celery, settings: Settings, every_s: float, grace_s: float | None
+    app: Celery, settings: WorkerSettings, every_s: float, grace_s: float | None
 ) -> None:
     # A thread of the main worker process, which never scores: it only reads the database and
     # the broker. A daemon thread, so it never holds up a shutdown.
-    from service.db import make_engine
+    from jobs.database import engine_for
     from worker.reconciler import QUEUED_GRACE_S, run_forever
 
-    engine = make_engine(settings.db_url)
+    engine = engine_for(settings.db_url)
     grace = QUEUED_GRACE_S if grace_s is None else grace_s
     thread = threading.Thread(target=run_forever,
                               args=(app, engine, every_s, settings.lease_seconds, grace),

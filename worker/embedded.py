@@ -9,16 +9,17 @@ import logging
 import queue
 import threading
 
-from service import jobstate
-from service.settings import Settings
-from worker.job_runner import Interrupted, engine_for, run_job
+from jobs import lease
+from jobs.database import engine_for
+from worker.job_runner import Interrupted, run_job
+from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 _STOP = ""
 
 
 class EmbeddedRunner:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: WorkerSettings) -> None:
         self._settings = settings
         self._queue: queue.Queue[str] = queue.Queue()
         self._stopping = threading.Event()
@@ -30,7 +31,7 @@ class EmbeddedRunner:
 
     def start(self) -> None:
         self._settings.results_dir.mkdir(parents=True, exist_ok=True)
-        for job_id in jobstate.due_jobs(engine_for(self._settings.db_url)):
+        for job_id in lease.due_jobs(engine_for(self._settings.db_url)):
             self.enqueue(job_id)
         self._thread.start()
 
@@ -59,7 +60,7 @@ class EmbeddedRunner:
             log.info("job %s handed back to the queue on shutdown", job_id)
         except Exception:
             # run_job already put the job back as queued (the attempt counted); try again,
-            # and the attempt cap in jobstate.claim ends it as failed if it keeps failing.
+            # and the attempt cap in lease.claim ends it as failed if it keeps failing.
             log.exception("job %s failed unexpectedly; retrying", job_id)
             if not self._stopping.is_set():
                 self.enqueue(job_id)

@@ -12,16 +12,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from service import jobstate
-from service.db import Job, Slide, make_engine
-from service.settings import Settings
-from worker.errors import TpsError
-from worker.scoring import ScoreParams, score_slide
+from jobs import lease
+from jobs.database import engine_for
+from jobs.records import Job, Slide
+from scoring.errors import TpsError
+from scoring.pipeline import ScoreParams, score_slide
+from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # progress writes are throttled: one row update per tile is too many
@@ -35,11 +35,6 @@ class Interrupted(Exception):
     """The process is shutting down; the job goes back to the queue."""
 
 
-@lru_cache
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
-
-
 class _Heartbeat(threading.Thread):
     def __init__(self, engine: Engine, job_id: str, owner: str, lease_s: float) -> None:
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
@@ -50,7 +45,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         lease_s = self._args[3]
         while not self.stopped.wait(lease_s / 3):
-            if not jobstate.heartbeat(*self._args):
+            if not lease.heartbeat(*self._args):
                 self.lost.set()
                 return
 
@@ -59,27 +54,27 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _params(job: Job, settings: Settings) -> ScoreParams:
+def _params(job: Job, settings: WorkerSettings) -> ScoreParams:
     cutoffs = job.params.get("cutoffs")
     return ScoreParams(model_path=settings.model_path, threshold=job.params.get("threshold"),
                        assay=job.params.get("assay", "22C3"),
                        cutoffs=tuple(cutoffs) if cutoffs else None)
 
 
-def run_job(job_id: str, settings: Settings,
+def run_job(job_id: str, settings: WorkerSettings,
             should_stop: Callable[[], bool] | None = None) -> None:
     """Score `job_id` if it can be claimed. TpsError (and bad parameters) fail the job for good;
     any other error puts it back in the queue, counting the attempt, and is re-raised."""
     engine = engine_for(settings.db_url)
     owner = _owner()
-    if not jobstate.claim(engine, job_id, owner, settings.lease_seconds):
+    if not lease.claim(engine, job_id, owner, settings.lease_seconds):
         log.info("job %s not claimable (taken, finished or out of attempts)", job_id)
         return
     with Session(engine) as session:
         job = session.get(Job, job_id)
         slide = session.get(Slide, job.slide_id) if job is not None else None
     if job is None or slide is None:
-        jobstate.fail(engine, job_id, owner, "the job or its slide is gone from the database")
+        lease.fail(engine, job_id, owner, "the job or its slide is gone from the database")
         return
     result_dir = settings.results_dir / job_id
     beat = _Heartbeat(engine, job_id, owner, settings.lease_seconds)
@@ -94,22 +89,22 @@ def run_job(job_id: str, settings: Settings,
         now = time.monotonic()
         if done >= total or now - last_write[0] >= PROGRESS_EVERY_S:
             last_write[0] = now
-            jobstate.set_progress(engine, job_id, owner, done, total)
+            lease.set_progress(engine, job_id, owner, done, total)
 
     try:
         result_dir.mkdir(parents=True, exist_ok=True)
         slide_path = settings.slides_dir / slide.storage_name
         result = score_slide(slide_path, result_dir, _params(job, settings), progress=progress)
-        jobstate.succeed(engine, job_id, owner, result, str(result_dir))
+        lease.succeed(engine, job_id, owner, result, str(result_dir))
     except (TpsError, ValueError) as exc:
-        jobstate.fail(engine, job_id, owner, str(exc) or type(exc).__name__)
+        lease.fail(engine, job_id, owner, str(exc) or type(exc).__name__)
     except LeaseLost:
         log.warning("job %s: lease lost to another worker; stopped", job_id)
     except (Interrupted, KeyboardInterrupt, SystemExit):
-        jobstate.requeue(engine, job_id, owner, refund_attempt=True)
+        lease.requeue(engine, job_id, owner, refund_attempt=True)
         raise
     except Exception:
-        jobstate.requeue(engine, job_id, owner, refund_attempt=False)
+        lease.requeue(engine, job_id, owner, refund_attempt=False)
         raise
     finally:
         beat.stopped.set()

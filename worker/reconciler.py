@@ -20,8 +20,8 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import Engine, and_, or_, select
 
-from service.db import Job, utcnow
-from worker.celery_app import CONSUMED_QUEUES, SCORE_QUEUE, SCORE_TASK
+from jobs.queue import CONSUMED_QUEUES, SCORE_QUEUE, SCORE_TASK
+from jobs.records import Job, utcnow
 
 log = logging.getLogger(__name__)
 

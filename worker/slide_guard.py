@@ -6,7 +6,7 @@ process, turns each of those into a clear, final reason for that one job while t
 process (which holds the GPU session) lives on. The child opens the slide and decodes its
 coarsest level and a grid of level-0 regions: the places where broken headers and broken tile
 tables show up. Damage deeper in the file that only full scoring meets still kills at most one
-pool process; the task's attempt cap (service.jobstate.claim) then ends that job as failed.
+pool process; the task's attempt cap (jobs.lease.claim) then ends that job as failed.
 
 Run as `python -m worker.slide_guard SLIDE` it is the child itself.
 """

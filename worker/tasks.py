@@ -1,4 +1,4 @@
-"""The one Celery task, `tps.score_slide(job_id)`, and what each pool process sets up after fork.
+"""The one Celery task, `tps.score_job(job_id)`, and what each pool process sets up after fork.
 
 The message carries only the job id. Before scoring, the slide is opened in a child process
 (worker.slide_guard) so a decoder that crashes or runs away fails that job for good with a
@@ -11,17 +11,18 @@ import logging
 import os
 import signal
 import socket
-from functools import lru_cache
 from types import FrameType
 
 from celery import Celery, Task
 from celery.exceptions import Reject
 from celery.signals import worker_process_init, worker_shutting_down
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from service import jobstate
-from service.db import Job, Slide, make_engine
-from service.settings import Settings
+from jobs import lease
+from jobs.database import engine_for
+from jobs.queue import SCORE_TASK
+from jobs.records import Job, Slide
+from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,11 @@ def _should_stop() -> bool:
     return bool(_stopping)
 
 
-@lru_cache(maxsize=1)
-def _engine(db_url: str, pid: int) -> Engine:
-    # Keyed by pid: an engine's pooled connections must never cross a fork.
-    return make_engine(db_url)
-
-
-def engine_for(settings: Settings) -> Engine:
-    return _engine(settings.db_url, os.getpid())
-
-
-def _warm_up(settings: Settings) -> None:
+def _warm_up(settings: WorkerSettings) -> None:
     """Create the onnxruntime session now, in the pool process: CUDA does not survive a fork,
     so it must never be created in the parent, and the first job should not pay for it."""
-    from worker.errors import ModelError
-    from worker.inference import get_runner
+    from scoring.errors import ModelError
+    from scoring.inference import get_runner
 
     try:
         runner = get_runner(settings.model_path)
@@ -77,9 +68,9 @@ def _warm_up(settings: Settings) -> None:
     log.info("pool process %d: model %s on %s", os.getpid(), runner.info.name, runner.provider)
 
 
-def _pending_slide(settings: Settings, job_id: str) -> str | None:
+def _pending_slide(settings: WorkerSettings, job_id: str) -> str | None:
     """The slide path of a job that still needs scoring; None when it is finished or gone."""
-    with engine_for(settings).connect() as conn:
+    with engine_for(settings.db_url).connect() as conn:
         row = conn.execute(
             select(Job.state, Slide.storage_name).join(Slide, Job.slide_id == Slide.id)
             .where(Job.id == job_id)
@@ -89,17 +80,17 @@ def _pending_slide(settings: Settings, job_id: str) -> str | None:
     return str(settings.slides_dir / row.storage_name)
 
 
-def _fail_unreadable(settings: Settings, job_id: str, reason: str) -> None:
+def _fail_unreadable(settings: WorkerSettings, job_id: str, reason: str) -> None:
     """A slide the decoder cannot open will never open: fail the job now, not after N crashes."""
     owner = f"guard:{socket.gethostname()}:{os.getpid()}"
-    engine = engine_for(settings)
-    if jobstate.claim(engine, job_id, owner, settings.lease_seconds):
-        jobstate.fail(engine, job_id, owner, reason)
+    engine = engine_for(settings.db_url)
+    if lease.claim(engine, job_id, owner, settings.lease_seconds):
+        lease.fail(engine, job_id, owner, reason)
         log.warning("job %s failed: %s", job_id, reason)
 
 
-def score_slide(task: Task, job_id: str) -> None:
-    settings: Settings = task.app.conf.tps_settings
+def score_job(task: Task, job_id: str) -> None:
+    settings: WorkerSettings = task.app.conf.tps_settings
     from worker import slide_guard
     from worker.job_runner import Interrupted, run_job
 
@@ -128,15 +119,15 @@ def score_slide(task: Task, job_id: str) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def register_tasks(app: Celery, settings: Settings) -> None:
+def register_tasks(app: Celery, settings: WorkerSettings) -> None:
     app.task(
-        name="tps.score_slide",
+        name=SCORE_TASK,
         bind=True,
         soft_time_limit=settings.task_soft_time_limit_s,
         time_limit=settings.task_hard_time_limit_s,
         acks_late=True,
         reject_on_worker_lost=True,
-    )(score_slide)
+    )(score_job)
 
     worker_shutting_down.connect(_forward_sigterm_to_pool, weak=False)
 

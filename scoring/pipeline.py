@@ -1,0 +1,75 @@
+"""Score one slide: tissue, tiles at the model's mpp, cells streamed to disk, then outputs."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scoring.cells import CellSink
+from scoring.inference import get_runner
+from scoring.outputs import write_outputs
+from scoring.prefetch import TileSource
+from scoring.roi import apply_roi
+from scoring.slide_cells import Progress, detect_cells
+from scoring.slide_reader import SlideReader
+from scoring.tiling import plan_tiles
+from scoring.tissue import DEFAULT_MIN_AREA_UM2, detect_tissue
+from scoring.tps import check_cutoffs, cutoffs_for_assay
+
+CELLS_FILE = "cells.bin"  # the raw CellSink stream; removed once the outputs are written
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    model_path: Path
+    threshold: float | None = None  # None: the model's own default
+    mpp: float | None = None  # overrides the slide's level-0 mpp
+    roi: Path | None = None  # QuPath GeoJSON polygon(s), level-0 pixels
+    assay: str = "22C3"
+    cutoffs: tuple[float, ...] | None = None  # None: the assay's cutoffs
+    tile_size: int = 512  # model pixels, rounded up to the model's input multiple
+    halo: int = 64  # model pixels of context each side; must exceed a cell's radius
+    batch_size: int = 4
+    read_workers: int = 2
+    min_tissue_um2: float = DEFAULT_MIN_AREA_UM2
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def score_slide(slide_path: Path, out_dir: Path, params: ScoreParams,
+                progress: Progress | None = None) -> dict[str, Any]:
+    """Score one slide into out_dir and return the result dict written as result.json."""
+    started = time.perf_counter()
+    cutoffs = check_cutoffs(params.cutoffs or cutoffs_for_assay(params.assay))
+    runner = get_runner(params.model_path)
+    model = runner.info
+    threshold = model.threshold if params.threshold is None else params.threshold
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells_path = out_dir / CELLS_FILE
+    with SlideReader(Path(slide_path), params.mpp) as reader:
+        tissue = detect_tissue(reader, params.min_tissue_um2)
+        if params.roi is not None:
+            tissue = apply_roi(tissue, params.roi)
+        tissue_s = time.perf_counter() - started
+        tile = _round_up(params.tile_size, model.input_multiple)
+        halo = _round_up(params.halo, model.input_multiple)
+        grid = plan_tiles(reader.info.width, reader.info.height, model.mpp / reader.info.mpp,
+                          tile, halo, model.input_multiple, tissue)
+        with CellSink(cells_path) as sink:
+            model_s = detect_cells(TileSource(reader, grid), runner, tissue, threshold, sink,
+                                   params.batch_size, params.read_workers, progress)
+        slide = reader.info
+    timings = {"tissue_s": tissue_s, "model_s": model_s,
+               "detect_s": time.perf_counter() - started - tissue_s}
+    reported = {**asdict(params), "threshold": threshold, "cutoffs": list(cutoffs),
+                "tile_size": tile, "halo": halo, "provider": runner.provider,
+                "tiles": len(grid), "tiles_total": grid.total_cores}
+    try:
+        result = write_outputs(out_dir, cells_path, tissue, slide, model, reported, timings,
+                               cutoffs)
+    finally:
+        cells_path.unlink(missing_ok=True)
+    return result

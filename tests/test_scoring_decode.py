@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring.decode import decode
+
+
+def test_keeps_anchors_at_or_above_threshold_with_argmax_class() -> None:
+    points = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], np.float32)
+    p_obj = np.array([0.5, 0.49, 0.9], np.float32)
+    p_class = np.array([[0.1, 0.7, 0.2], [0.9, 0.05, 0.05], [0.3, 0.3, 0.4]], np.float32)
+    cells = decode(points, p_obj, p_class, threshold=0.5)
+    np.testing.assert_array_equal(cells.xy, [[1.0, 2.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(cells.cls, [1, 2])
+    np.testing.assert_allclose(cells.p_obj, [0.5, 0.9])
+    np.testing.assert_allclose(cells.p_class, [0.7, 0.4])
+    assert cells.xy.dtype == np.float64 and cells.cls.dtype == np.int16
+
+
+def test_nothing_above_threshold_gives_empty_cells() -> None:
+    cells = decode(np.zeros((4, 2)), np.full(4, 0.2), np.full((4, 3), 1 / 3), threshold=0.5)
+    assert len(cells) == 0 and cells.xy.shape == (0, 2)
+
+
+def test_mismatched_shapes_are_refused() -> None:
+    with pytest.raises(ValueError, match="contract"):
+        decode(np.zeros((4, 2)), np.zeros(5), np.zeros((4, 3)), threshold=0.5)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scoring.errors import SlideError
+from scoring.pipeline import ScoreParams, score_slide
+from tests.marker_model import CLASSES, build_marker_model
+from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def marker_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_marker_model(tmp_path_factory.mktemp("model") / "markers.onnx")
+
+
+def _cells(out_dir: Path) -> set[tuple[float, float, str]]:
+    with gzip.open(out_dir / "cells.csv.gz", "rt", newline="") as text:
+        return {(float(r["x_px"]), float(r["y_px"]), r["class"]) for r in csv.DictReader(text)}
+
+
+def test_fixture_slide_cells_are_exactly_the_truth(marker_model: Path, tmp_path: Path) -> None:
+    image, truth = markers_image(900, 700, seed=7, tissue_box=(64, 48, 840, 660))
+    slide = write_pyramid_tiff(tmp_path / "s.tiff", image, mpp=0.5)
+    result = score_slide(slide, tmp_path / "out", ScoreParams(marker_model, tile_size=256,
+                                                              halo=32))
+    assert _cells(tmp_path / "out") == {(float(x), float(y), CLASSES[c]) for x, y, c in truth}
+    pos = sum(c == 0 for *_, c in truth)
+    neg = sum(c == 1 for *_, c in truth)
+    assert result["tps"] == pytest.approx(100 * pos / (pos + neg))
+    assert not (tmp_path / "out" / "cells.bin").exists()
+
+
+# Seed 3 at 2000x1500 once grew a tissue speck below the detector's minimum area.
+@pytest.mark.parametrize(("width", "height", "seed"), [(1600, 1200, 11), (2000, 1500, 3)])
+def test_synthetic_markers_slide_gives_true_counts_and_tps(
+    marker_model: Path, tmp_path: Path, width: int, height: int, seed: int
+) -> None:
+    from synth.slide import write_slide
+
+    truth = write_slide(tmp_path / "m.tiff", width, height, tps=30.0, seed=seed, style="markers")
+    result = score_slide(tmp_path / "m.tiff", tmp_path / "out", ScoreParams(marker_model))
+    assert result["counts"] == truth.counts
+    assert result["tps"] == pytest.approx(truth.tps)
+
+
+def test_two_tile_sizes_give_the_same_cells(marker_model: Path, tmp_path: Path) -> None:
+    from synth.slide import write_slide
+
+    write_slide(tmp_path / "m.tiff", 1100, 900, tps=60.0, seed=12, style="markers")
+    score_slide(tmp_path / "m.tiff", tmp_path / "a", ScoreParams(marker_model, tile_size=192,
+                                                                 halo=32))
+    score_slide(tmp_path / "m.tiff", tmp_path / "b", ScoreParams(marker_model, tile_size=512,
+                                                                 halo=64, batch_size=3))
+    cells = _cells(tmp_path / "a")
+    assert cells and cells == _cells(tmp_path / "b")
+
+
+def test_roi_keeps_only_cells_inside(marker_model: Path, tmp_path: Path) -> None:
+    image, truth = markers_image(640, 640, seed=8, tissue_box=(0, 0, 640, 640))
+    slide = write_pyramid_tiff(tmp_path / "s.tiff", image, mpp=0.5)
+    roi = tmp_path / "roi.geojson"
+    roi.write_text(json.dumps({"type": "Polygon", "coordinates": [
+        [[0, 0], [320, 0], [320, 640], [0, 640], [0, 0]]]}))
+    score_slide(slide, tmp_path / "out", ScoreParams(marker_model, roi=roi))
+    expected = {(float(x), float(y), CLASSES[c]) for x, y, c in truth if x < 320}
+    assert _cells(tmp_path / "out") == expected
+
+
+def test_non_slide_is_a_slide_error(marker_model: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.svs"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(SlideError):
+        score_slide(bad, tmp_path / "out", ScoreParams(marker_model))
+
+
+def test_importing_scoring_does_not_import_torch() -> None:
+    code = "import sys, scoring.pipeline, scoring.cli; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_real_slides_give_a_valid_result(marker_model: Path, shared_data: Path,
+                                         tmp_path: Path) -> None:
+    from scoring.result_schema import Result
+
+    slides = sorted((shared_data / "slides").glob("*.*"))
+    assert slides
+    for slide in slides:
+        result = score_slide(slide, tmp_path / slide.stem, ScoreParams(marker_model))
+        Result.model_validate(result)
+        assert result["slide"]["mpp"] == pytest.approx(0.499, abs=1e-3)
+        assert 0 < result["tissue_area_mm2"] < 2220 * 2967 * 0.499**2 / 1e6
