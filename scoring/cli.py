@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring.bundled_model import bundled_model_path
+from scoring.tps import ASSAY_CUTOFFS, DEFAULT_ASSAY
 
 
 class ProgressLine:
@@ -52,15 +53,19 @@ def run_score(args: argparse.Namespace) -> int:
     from scoring.pipeline import ScoreParams, score_slide
 
     cutoffs = tuple(args.cutoffs) if args.cutoffs else None
-    params = ScoreParams(model_path=args.model, threshold=args.threshold, mpp=args.mpp,
-                         roi=args.roi, assay=args.assay, cutoffs=cutoffs,
-                         tile_size=args.tile_size)
+    try:
+        params = ScoreParams(model_path=args.model, threshold=args.threshold, mpp=args.mpp,
+                             roi=args.roi, assay=args.assay, cutoffs=cutoffs,
+                             tile_size=args.tile_size)
+    except ValueError as exc:  # a bad assay or bad cutoffs
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = 0
     for slide in args.slides:
         out_dir = args.out / slide.stem
         try:
             result = score_slide(slide, out_dir, params, progress=ProgressLine(slide.name))
-        except (TpsError, ValueError) as exc:  # ValueError: bad assay or cutoffs
+        except (TpsError, ValueError) as exc:
             print(f"{slide.name}: error: {exc}", file=sys.stderr)
             failed += 1
             continue
@@ -108,8 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     score.add_argument("--threshold", type=float, help="p_obj threshold (default: the model's)")
     score.add_argument("--mpp", type=float, help="level-0 microns per pixel, overrides the slide")
     score.add_argument("--roi", type=Path, help="GeoJSON polygon(s) to restrict the analysis")
-    score.add_argument("--assay", default="22C3", help="assay for the TPS cutoffs (22C3, 28-8, "
-                       "SP263)")
+    score.add_argument("--assay", default=DEFAULT_ASSAY,
+                       help=f"assay for the TPS cutoffs ({', '.join(ASSAY_CUTOFFS)})")
     score.add_argument("--cutoffs", type=float, nargs="+", help="TPS cutoffs in %%, e.g. 1 50")
     score.add_argument("--tile-size", type=int, default=512, help="tile side in model pixels")
     score.set_defaults(handler=run_score)

@@ -15,7 +15,6 @@ from scoring.result_schema import Result
 from scoring.slide_images import write_heatmap, write_overlay
 from scoring.slide_info import SlideInfo
 from scoring.tissue_mask import TissueMask
-from scoring.tps import check_cutoffs
 
 FILES = {
     "result": "result.json",
@@ -36,7 +35,6 @@ def write_outputs(out_dir: Path, cells_path: Path, tissue: TissueMask, slide: Sl
     result.json; Path values in them are reported only as given (they may name a patient).
     """
     started = time.perf_counter()
-    cutoffs = check_cutoffs(cutoffs)
     out_dir.mkdir(parents=True, exist_ok=True)
     fragments = find_fragments(tissue)
     counts = count_cells(cells_path, tissue, slide, len(model.classes),

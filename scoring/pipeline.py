@@ -12,10 +12,11 @@ from scoring.outputs import write_outputs
 from scoring.prefetch import TileSource
 from scoring.roi import apply_roi
 from scoring.slide_cells import Progress, detect_cells
+from scoring.slide_info import StoredSlide
 from scoring.slide_reader import SlideReader
 from scoring.tiling import plan_tiles
 from scoring.tissue import DEFAULT_MIN_AREA_UM2, detect_tissue
-from scoring.tps import check_cutoffs, cutoffs_for_assay
+from scoring.tps import DEFAULT_ASSAY, resolve_cutoffs
 
 CELLS_FILE = "cells.bin"  # the raw CellSink stream; removed once the outputs are written
 
@@ -26,7 +27,7 @@ class ScoreParams:
     threshold: float | None = None  # None: the model's own default
     mpp: float | None = None  # overrides the slide's level-0 mpp
     roi: Path | None = None  # QuPath GeoJSON polygon(s), level-0 pixels
-    assay: str = "22C3"
+    assay: str = DEFAULT_ASSAY
     cutoffs: tuple[float, ...] | None = None  # None: the assay's cutoffs
     tile_size: int = 512  # model pixels, rounded up to the model's input multiple
     halo: int = 64  # model pixels of context each side; must exceed a cell's radius
@@ -34,22 +35,36 @@ class ScoreParams:
     read_workers: int = 2
     min_tissue_um2: float = DEFAULT_MIN_AREA_UM2
 
+    def __post_init__(self) -> None:
+        # ValueError here, where the parameters enter, names a bad assay or bad cutoffs; from
+        # here on `cutoffs` holds the resolved ones.
+        object.__setattr__(self, "cutoffs", resolve_cutoffs(self.assay, self.cutoffs))
+
+    @property
+    def resolved_cutoffs(self) -> tuple[float, ...]:
+        assert self.cutoffs is not None  # set by __post_init__
+        return self.cutoffs
+
 
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
 def score_slide(slide_path: Path, out_dir: Path, params: ScoreParams,
-                progress: Progress | None = None) -> dict[str, Any]:
-    """Score one slide into out_dir and return the result dict written as result.json."""
+                progress: Progress | None = None,
+                stored: StoredSlide | None = None) -> dict[str, Any]:
+    """Score one slide into out_dir and return the result dict written as result.json.
+
+    `stored`: what the upload measured of this slide (a job passes it; `tps score` does not).
+    """
     started = time.perf_counter()
-    cutoffs = check_cutoffs(params.cutoffs or cutoffs_for_assay(params.assay))
+    cutoffs = params.resolved_cutoffs
     runner = get_runner(params.model_path)
     model = runner.info
     threshold = model.threshold if params.threshold is None else params.threshold
     out_dir.mkdir(parents=True, exist_ok=True)
     cells_path = out_dir / CELLS_FILE
-    with SlideReader(Path(slide_path), params.mpp) as reader:
+    with SlideReader(Path(slide_path), params.mpp, stored) as reader:
         tissue = detect_tissue(reader, params.min_tissue_um2)
         if params.roi is not None:
             tissue = apply_roi(tissue, params.roi)

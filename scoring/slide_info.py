@@ -13,3 +13,11 @@ class SlideInfo:
     height: int
     mpp: float  # level-0 microns per pixel, after any --mpp override
     vendor: str
+
+
+@dataclass(frozen=True)
+class StoredSlide:
+    """What the upload measured of a slide, handed to its job so it is not measured again."""
+
+    sha256: str
+    mpp: float | None  # None: the file states none, and the job must give one

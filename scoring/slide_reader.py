@@ -10,11 +10,12 @@ import numpy as np
 import openslide
 
 from scoring.errors import MissingMppError, SlideError
-from scoring.slide_info import SlideInfo
+from scoring.slide_info import SlideInfo, StoredSlide
+from scoring.slide_probe import mpp_from_properties, vendor_of
 
-# tiff.ResolutionUnit values openslide reports, as microns per unit.
-RESOLUTION_UNIT_UM = {"centimeter": 10_000.0, "inch": 25_400.0}
 HASH_CHUNK = 1 << 22
+# Where a lab can give the microns per pixel of a slide that states none.
+MPP_HINT = ("give it with \"mpp\" in the job request (API) or with --mpp (tps score)")
 
 
 def file_sha256(path: Path) -> str:
@@ -25,22 +26,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _mpp_from_properties(props: dict[str, str]) -> float | None:
-    if "openslide.mpp-x" in props:
-        mpp = float(props["openslide.mpp-x"])
-        return mpp if mpp > 0 else None
-    # Generic TIFFs often carry only resolution tags.
-    unit = RESOLUTION_UNIT_UM.get(props.get("tiff.ResolutionUnit", ""))
-    x_res = float(props.get("tiff.XResolution", "0") or 0)
-    if unit is not None and x_res > 0:
-        return unit / x_res
-    return None
-
-
 class SlideReader:
-    """A slide opened for reading; thread-safe for concurrent reads (OpenSlide is)."""
+    """A slide opened for reading; thread-safe for concurrent reads (OpenSlide is).
 
-    def __init__(self, path: Path, mpp_override: float | None = None) -> None:
+    `stored` carries what the upload already measured (sha256, mpp), so a job neither hashes the
+    file again nor derives its mpp by a second reading; without it (`tps score`) both come from
+    the file. `mpp_override` wins over either.
+    """
+
+    def __init__(self, path: Path, mpp_override: float | None = None,
+                 stored: StoredSlide | None = None) -> None:
         if not path.is_file():
             raise SlideError(f"{path.name}: no such file")
         try:
@@ -55,14 +50,16 @@ class SlideReader:
         except openslide.OpenSlideError as exc:
             raise SlideError(f"{path.name}: corrupt or truncated {vendor} slide ({exc})") from exc
         props = dict(self._slide.properties)
-        mpp = mpp_override if mpp_override is not None else _mpp_from_properties(props)
+        stated = stored.mpp if stored is not None else mpp_from_properties(props)
+        mpp = mpp_override if mpp_override is not None else stated
         if mpp is None or mpp <= 0:
             self._slide.close()
             raise MissingMppError(f"{path.name}: the slide states no microns per pixel; "
-                                  "give it with --mpp")
+                                  + MPP_HINT)
         width, height = self._slide.dimensions
-        self.info = SlideInfo(path=path, sha256=file_sha256(path), width=width, height=height,
-                              mpp=float(mpp), vendor=props.get("openslide.vendor", vendor))
+        sha256 = stored.sha256 if stored is not None else file_sha256(path)
+        self.info = SlideInfo(path=path, sha256=sha256, width=width, height=height,
+                              mpp=float(mpp), vendor=vendor_of(props))
         self.level_downsamples: tuple[float, ...] = tuple(self._slide.level_downsamples)
         self.level_dimensions: tuple[tuple[int, int], ...] = tuple(self._slide.level_dimensions)
 

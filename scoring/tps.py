@@ -53,13 +53,19 @@ def cutoffs_for_assay(assay: str) -> tuple[float, ...]:
         raise ValueError(f"unknown assay {assay!r}; known: {known}; or give cutoffs") from None
 
 
-def check_cutoffs(cutoffs: tuple[float, ...]) -> tuple[float, ...]:
+def check_cutoffs(cutoffs: tuple[float, ...] | list[float]) -> tuple[float, ...]:
     values = tuple(float(c) for c in cutoffs)
     if not values or any(not 0.0 < c <= 100.0 for c in values):
         raise ValueError(f"cutoffs must be percentages in (0, 100], got {cutoffs}")
     if any(b <= a for a, b in pairwise(values)):
         raise ValueError(f"cutoffs must increase strictly, got {cutoffs}")
     return values
+
+
+def resolve_cutoffs(assay: str, cutoffs: tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
+    """The cutoffs a score uses: explicit ones, else the assay's. The one check of both, made
+    where a request enters (the API's job body, `tps score`'s arguments, ScoreParams)."""
+    return check_cutoffs(cutoffs) if cutoffs else cutoffs_for_assay(assay)
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
@@ -107,7 +113,7 @@ def crosses_cutoff(ci95: tuple[float, float], cutoffs: tuple[float, ...]) -> boo
 
 
 def score_counts(tumor_pos: int, tumor_neg: int, cutoffs: tuple[float, ...]) -> TpsScore:
-    cutoffs = check_cutoffs(cutoffs)
+    """`cutoffs` as resolve_cutoffs returned them."""
     if tumor_pos < 0 or tumor_neg < 0:
         raise ValueError(f"counts cannot be negative: {tumor_pos}, {tumor_neg}")
     n = tumor_pos + tumor_neg

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from jobs.records import Job
 from service.deps import DbSession, LabId, State
-from service.errors import Conflict, NotFound
+from service.errors import BadRequest, Conflict, NotFound
 from service.route_class import SessionReleasingRoute
 from service.routes_slides import lab_slide
 from service.schemas import JobCreate, JobOut, Progress, as_utc
@@ -32,8 +32,12 @@ def job_out(job: Job) -> JobOut:
 
 def new_job(session: Session, lab_id: str, slide_id: str, params: dict[str, Any],
             max_attempts: int, idempotency_key: str | None = None) -> Job:
-    """Add a queued job (not yet committed) for a slide the lab owns."""
-    lab_slide(session, lab_id, slide_id)
+    """Add a queued job (not yet committed) for a slide the lab owns and can be scored at a
+    known scale."""
+    slide = lab_slide(session, lab_id, slide_id)
+    if slide.mpp is None and params.get("mpp") is None:
+        raise BadRequest(f"slide {slide.label} states no microns per pixel; give it with "
+                         "\"mpp\" in the job request")
     job = Job(lab_id=lab_id, slide_id=slide_id, params=params, state="queued",
               max_attempts=max_attempts, idempotency_key=idempotency_key)
     session.add(job)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel, Field, field_validator, model_validator
+
+from scoring.tps import DEFAULT_ASSAY, check_cutoffs
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
 
@@ -23,21 +24,18 @@ class SlideOut(BaseModel):
 
 
 class ScoreOptions(BaseModel):
-    """How to score: the assay picks default cutoffs; explicit cutoffs (percent) override them."""
+    """How to score: the assay picks default cutoffs; explicit cutoffs (percent) override them.
+    `mpp` gives the microns per pixel of a slide that states none (or overrides what it states)."""
 
-    assay: str = Field(default="22C3", min_length=1, max_length=40)
+    assay: str = Field(default=DEFAULT_ASSAY, min_length=1, max_length=40)
     cutoffs: list[float] | None = Field(default=None, min_length=1, max_length=10)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    mpp: float | None = Field(default=None, gt=0.0)
 
     @field_validator("cutoffs")
     @classmethod
-    def _increasing_percentages(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None:
-            if any(not 0.0 < c <= 100.0 for c in value):
-                raise ValueError("cutoffs must be percentages in (0, 100]")
-            if any(b <= a for a, b in pairwise(value)):
-                raise ValueError("cutoffs must increase strictly")
-        return value
+    def _valid_cutoffs(cls, value: list[float] | None) -> list[float] | None:
+        return None if value is None else list(check_cutoffs(value))
 
     def as_params(self) -> dict[str, Any]:
         """Only the scoring options, whatever else the subclass body carries."""

@@ -99,7 +99,7 @@ async def receive(chunks: AsyncIterator[bytes], incoming_dir: Path, max_bytes: i
 async def probe(path: Path, timeout_s: float) -> dict[str, Any]:
     """Open the slide in a child process; 422 with openslide's reason when it cannot."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.slide_probe", str(path),
+        sys.executable, "-m", "scoring.slide_probe", str(path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -72,3 +72,14 @@ def test_a_missing_score_says_why(flags: dict[str, bool], expected: str, tmp_pat
     result = {"tps": None, "tps_ci95": None, "category": None, "flags": flags,
               "counts": {"tumor_pos": 3, "tumor_neg": 1}, "tumor_cells": 4}
     assert summary_line("x.svs", result, tmp_path).startswith(expected)
+
+
+def test_score_refuses_an_unknown_assay_or_bad_cutoffs_before_any_slide(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slide = tmp_path / "never-read.tiff"
+    for extra, needle in ((["--assay", "SP142"], "unknown assay 'SP142'"),
+                          (["--cutoffs", "50", "1"], "cutoffs must increase")):
+        code = main(["score", str(slide), "--out", str(tmp_path / "out"), *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

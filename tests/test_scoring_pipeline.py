@@ -100,3 +100,13 @@ def test_real_slides_give_a_valid_result(marker_model: Path, shared_data: Path,
         Result.model_validate(result)
         assert result["slide"]["mpp"] == pytest.approx(0.499, abs=1e-3)
         assert 0 < result["tissue_area_mm2"] < 2220 * 2967 * 0.499**2 / 1e6
+
+
+def test_params_resolve_the_assay_cutoffs_once_where_they_enter(tmp_path: Path) -> None:
+    model = tmp_path / "m.onnx"
+    assert ScoreParams(model_path=model).cutoffs == (1.0, 50.0)
+    assert ScoreParams(model_path=model, assay="SP263").cutoffs == (25.0,)
+    assert ScoreParams(model_path=model, assay="SP263", cutoffs=(5, 10)).cutoffs == (5.0, 10.0)
+    for bad in [{"cutoffs": (50.0, 1.0)}, {"cutoffs": (0.0,)}, {"assay": "SP142"}]:
+        with pytest.raises(ValueError):
+            ScoreParams(model_path=model, **bad)  # type: ignore[arg-type]

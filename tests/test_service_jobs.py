@@ -19,7 +19,8 @@ def test_post_job_queues_and_dispatches(api: Api, tmp_path: Path) -> None:
     assert r.status_code == 202
     job = r.json()
     assert job["state"] == "queued" and job["attempts"] == 0 and job["max_attempts"] == 3
-    assert job["params"] == {"assay": "22C3", "cutoffs": [1.0, 50.0], "threshold": None}
+    assert job["params"] == {"assay": "22C3", "cutoffs": [1.0, 50.0], "threshold": None,
+                             "mpp": None}
     assert job["progress"] == {"done": 0, "total": 0}
     assert job["queued_at"].endswith("Z") or job["queued_at"].endswith("+00:00")
     assert api.dispatcher.enqueued == [job["id"]]
@@ -103,3 +104,24 @@ def test_failed_job_shows_its_error(api: Api, tmp_path: Path) -> None:
     assert (job["state"], job["error"]) == ("failed", "no tissue found")
     r = api.client.get(f"/v1/jobs/{job_id}/result", headers=api.a())
     assert r.status_code == 409 and "no tissue found" in r.json()["detail"]
+
+
+def test_a_slide_without_mpp_needs_it_in_the_job_request(api: Api, tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    path = tmp_path / "no-mpp.tiff"
+    image = np.random.default_rng(3).integers(0, 255, (512, 512, 3), dtype=np.uint8)
+    tifffile.imwrite(path, image, tile=(256, 256), photometric="rgb")
+    r = api.upload(path.read_bytes(), name="no-mpp.tiff")
+    assert r.status_code == 201 and r.json()["mpp"] is None
+    slide_id = r.json()["id"]
+    refused = api.client.post("/v1/jobs", json={"slide_id": slide_id}, headers=api.a())
+    assert refused.status_code == 400
+    assert "no-mpp.tiff" in refused.json()["detail"] and '"mpp"' in refused.json()["detail"]
+    assert api.dispatcher.enqueued == []
+    given = api.client.post("/v1/jobs", json={"slide_id": slide_id, "mpp": 0.25},
+                            headers=api.a())
+    assert given.status_code == 202 and given.json()["params"]["mpp"] == 0.25
+    bad = api.client.post("/v1/jobs", json={"slide_id": slide_id, "mpp": -1}, headers=api.a())
+    assert bad.status_code == 400

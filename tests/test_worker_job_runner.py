@@ -40,8 +40,9 @@ def test_success_records_result_progress_and_params(settings: WorkerSettings,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def fake(slide_path: Path, out_dir: Path, params: Any, progress: Any) -> dict[str, Any]:
-        seen.update(path=slide_path, out=out_dir, params=params)
+    def fake(slide_path: Path, out_dir: Path, params: Any, progress: Any,
+             stored: Any = None) -> dict[str, Any]:
+        seen.update(path=slide_path, out=out_dir, params=params, stored=stored)
         time.sleep(0.5)  # longer than the lease: only the heartbeat keeps it
         progress(7, 7)
         return {"tps": 10.0}
@@ -55,7 +56,9 @@ def test_success_records_result_progress_and_params(settings: WorkerSettings,
     assert seen["path"] == settings.slides_dir / "s.tiff"
     assert seen["out"] == settings.results_dir / job_id == Path(job.result_dir or "")
     assert (seen["params"].assay, seen["params"].cutoffs, seen["params"].threshold) == (
-        "SP263", (5, 25), 0.4)
+        "SP263", (5.0, 25.0), 0.4)
+    # the upload's facts travel with the job: no second hash, no second mpp rule
+    assert (seen["stored"].sha256, seen["stored"].mpp, seen["params"].mpp) == ("1" * 64, 0.5, None)
 
 
 def test_tps_error_fails_for_good(settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +94,8 @@ def test_lost_lease_stops_without_writing(settings: WorkerSettings,
     job_id = _job(settings)
     engine = engine_for(settings.db_url)
 
-    def stolen(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
+    def stolen(_p: Path, _o: Path, _params: Any, progress: Any,
+               stored: Any = None) -> dict[str, Any]:
         with Session(engine) as s:  # another worker takes over
             s.get(Job, job_id).lease_owner = "thief"  # type: ignore[union-attr]
             s.commit()
@@ -109,7 +113,8 @@ def test_embedded_runner_picks_up_due_jobs_on_start_and_hands_back_on_stop(
         settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
 
-    def slow(_p: Path, _o: Path, _params: Any, progress: Any) -> dict[str, Any]:
+    def slow(_p: Path, _o: Path, _params: Any, progress: Any,
+             stored: Any = None) -> dict[str, Any]:
         started.append("x")
         for done in range(1000):
             progress(done, 1000)
@@ -127,3 +132,55 @@ def test_embedded_runner_picks_up_due_jobs_on_start_and_hands_back_on_stop(
     job = _get(settings, job_id)
     assert started and (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)
     assert lease.due_jobs(engine_for(settings.db_url)) == [job_id]
+
+
+def test_a_job_uses_the_uploads_facts_and_opens_the_slide_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slide states no mpp; the job scores it at the stored 0.5 um/px without hashing the
+    file, and opens it once (the crash guard's child open is the Celery task's, not this)."""
+    import openslide
+
+    from scoring import slide_reader
+    from tests.marker_model import build_marker_model
+    from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
+
+    settings = WorkerSettings(data_dir=tmp_path / "data",
+                              model_path=build_marker_model(tmp_path / "m.onnx"))
+    settings.slides_dir.mkdir(parents=True)
+    init_db(engine_for(settings.db_url))
+    image, truth = markers_image(600, 500, seed=5, tissue_box=(40, 40, 560, 460))
+    write_pyramid_tiff(settings.slides_dir / "s.tiff", image, mpp=None)
+    job_id = seed_job(engine_for(settings.db_url), {}, mpp=0.5)
+
+    def no_hash(_path: Path) -> str:
+        raise AssertionError("the worker hashed the slide again")
+
+    opened: list[str] = []
+
+    class CountingSlide(openslide.OpenSlide):
+        def __init__(self, filename: str) -> None:
+            opened.append(filename)
+            super().__init__(filename)
+
+    monkeypatch.setattr(slide_reader, "file_sha256", no_hash)
+    monkeypatch.setattr(openslide, "OpenSlide", CountingSlide)
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert job.state == "succeeded", job.error
+    assert job.result is not None
+    assert job.result["slide"]["mpp"] == 0.5 and job.result["slide"]["sha256"] == "1" * 64
+    assert job.result["tumor_cells"] == sum(c in (0, 1) for *_, c in truth)
+    assert len(opened) == 1
+
+
+def test_a_slide_without_mpp_fails_naming_both_ways_to_give_it(settings: WorkerSettings) -> None:
+    job_id = seed_job(engine_for(settings.db_url), {}, mpp=None)
+    (settings.slides_dir).mkdir(parents=True, exist_ok=True)
+    from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
+
+    write_pyramid_tiff(settings.slides_dir / "s.tiff", markers_image(300, 300, seed=1, tissue_box=(20, 20, 280, 280))[0], None)
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert job.state == "failed"
+    assert job.error is not None and '"mpp" in the job request' in job.error
+    assert "--mpp" in job.error

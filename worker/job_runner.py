@@ -21,6 +21,8 @@ from jobs.database import engine_for
 from jobs.records import Job, Slide
 from scoring.errors import TpsError
 from scoring.pipeline import ScoreParams, score_slide
+from scoring.slide_info import StoredSlide
+from scoring.tps import DEFAULT_ASSAY
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def _owner() -> str:
 def _params(job: Job, settings: WorkerSettings) -> ScoreParams:
     cutoffs = job.params.get("cutoffs")
     return ScoreParams(model_path=settings.model_path, threshold=job.params.get("threshold"),
-                       assay=job.params.get("assay", "22C3"),
+                       mpp=job.params.get("mpp"), assay=job.params.get("assay", DEFAULT_ASSAY),
                        cutoffs=tuple(cutoffs) if cutoffs else None)
 
 
@@ -94,7 +96,8 @@ def run_job(job_id: str, settings: WorkerSettings,
     try:
         result_dir.mkdir(parents=True, exist_ok=True)
         slide_path = settings.slides_dir / slide.storage_name
-        result = score_slide(slide_path, result_dir, _params(job, settings), progress=progress)
+        result = score_slide(slide_path, result_dir, _params(job, settings), progress=progress,
+                             stored=StoredSlide(sha256=slide.sha256, mpp=slide.mpp))
         lease.succeed(engine, job_id, owner, result, str(result_dir))
     except (TpsError, ValueError) as exc:
         lease.fail(engine, job_id, owner, str(exc) or type(exc).__name__)

@@ -34,7 +34,8 @@ def _wrap_scoring(**_kwargs: object) -> None:
 
     real = job_runner.score_slide
 
-    def counted(slide_path: Any, out_dir: Any, params: Any, progress: Any = None) -> Any:
+    def counted(slide_path: Any, out_dir: Any, params: Any, progress: Any = None,
+                stored: Any = None) -> Any:
         job = out_dir.name
         _record("start", job)
         name = str(slide_path.name)
@@ -46,7 +47,7 @@ def _wrap_scoring(**_kwargs: object) -> None:
                 if progress is not None:
                     progress(0, 1)
                 time.sleep(0.2)
-        result = real(slide_path, out_dir, params, progress=progress)
+        result = real(slide_path, out_dir, params, progress=progress, stored=stored)
         _record("end", job)
         return result
 
