@@ -24,12 +24,12 @@ import numpy as np
 
 from model.data.point_readers import read_points_csv
 from model.data.samples import read_rgb
-from model.data.stain import MIN_INTENSITY, RGB_FROM_HED
 from model.default_recipe import BCDATA, BCDATA_MPP, DEEPLIIF, DEEPLIIF_MPP
+from scoring.optical_density import UNIT_STAINS, optical_density
 from scoring.slide_reader import SlideReader
 
 HALF_SIDE_UM = 2.0
-_H, _D = (RGB_FROM_HED[row] / np.linalg.norm(RGB_FROM_HED[row]) for row in (0, 2))
+_H, _D = UNIT_STAINS[0], UNIT_STAINS[2]
 _DAB_OFF_H = _D - (_D @ _H) * _H
 _U = _DAB_OFF_H / np.linalg.norm(_DAB_OFF_H)
 _V = np.cross(_H, _U)  # completes the plane; Ruifrok's eosin lies on its negative side
@@ -57,7 +57,7 @@ def colours_of(density: np.ndarray) -> Colours:
 def mean_density(image: np.ndarray, xy: np.ndarray, half_side: int) -> np.ndarray:
     """(H, W, 3) uint8 RGB, (N, 2) points -> (N, 3) mean optical density of the square of
     +-half_side pixels around each point (cut at the image's edge)."""
-    density = -np.log(np.maximum(image.astype(np.float64) / 255.0, MIN_INTENSITY))
+    density = optical_density(image)
     height, width = image.shape[:2]
     means = []
     for x, y in np.rint(xy).astype(int):

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.optical_density import HED_FROM_RGB_UNIT, optical_density
 from scoring.tissue_mask import TissueMask
 
-# Ruifrok & Johnston (2001) optical-density vectors of haematoxylin, eosin and DAB (rows).
-_STAINS = np.array([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])
-_UNMIX = np.linalg.inv(_STAINS / np.linalg.norm(_STAINS, axis=1, keepdims=True))
-MIN_PIXEL_DENSITY = 0.15  # log10 OD summed over RGB; paler pixels carry too little stain
+# Optical density summed over RGB (0.15 in log10 units); paler pixels carry too little stain.
+MIN_PIXEL_DENSITY = 0.35
 # Eosin share of the stain on tissue, measured here: real Ki-67 IHC tiles (BCData, DeepLIIF)
 # 0.00-0.05, synthetic PD-L1 IHC 0.00, the H&E slide CMU-1-Small-Region 0.21. One H&E
 # example only, so the limit sits well below it.
@@ -37,11 +36,11 @@ class StainShares:
 def stain_shares(rgb: np.ndarray) -> StainShares | None:
     """Share of each stain in the summed optical density of (..., 3) uint8 pixels; None when
     no pixel is dense enough to deconvolve."""
-    density = -np.log10((rgb.reshape(-1, 3).astype(np.float64) + 1.0) / 256.0)  # (P, 3)
+    density = optical_density(rgb.reshape(-1, 3))  # (P, 3)
     dense = density[density.sum(axis=1) > MIN_PIXEL_DENSITY]
     if len(dense) == 0:
         return None
-    totals = np.clip(dense @ _UNMIX, 0.0, None).sum(axis=0)  # (3,) H, E, DAB
+    totals = np.clip(dense @ HED_FROM_RGB_UNIT, 0.0, None).sum(axis=0)  # (3,) H, E, DAB
     if totals.sum() <= 0:
         return None
     h, e, d = (totals / totals.sum()).tolist()

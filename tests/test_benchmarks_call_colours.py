@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.call_colours import Colours, colours_of, mean_density, positive_box, slide_calls
-from model.data.stain import RGB_FROM_HED
+from scoring.optical_density import UNIT_STAINS
 from tests.worker_slide_fixture import write_pyramid_tiff
 
-H, E, D = (row / np.linalg.norm(row) for row in RGB_FROM_HED)
+H, E, D = UNIT_STAINS
 
 
 def _off_h(v: np.ndarray) -> np.ndarray:

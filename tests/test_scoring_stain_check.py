@@ -7,13 +7,13 @@ import openslide
 import pytest
 from PIL import Image
 
+from scoring.optical_density import rgb_from_density
 from scoring.stain_check import MAX_EOSIN_SHARE, stain_shares
 
 
 def _pixel_of(stain_od: tuple[float, float, float]) -> np.ndarray:
-    """The RGB pixel whose log10 optical density is the given (R, G, B) vector."""
-    rgb = 256.0 * 10 ** -np.asarray(stain_od) - 1.0
-    return np.round(rgb).astype(np.uint8).reshape(1, 3)
+    """The RGB pixel whose optical density is the given (R, G, B) vector."""
+    return rgb_from_density(np.asarray(stain_od)).reshape(1, 3)
 
 
 @pytest.mark.parametrize(("vector", "index"), [

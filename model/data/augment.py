@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from model.data.samples import PointSample
+from scoring.resample import pad_to_multiple as pad_image
 
 GLASS = 255  # padding looks like empty glass, not like dark tissue
 
@@ -66,8 +67,7 @@ def random_flip(sample: PointSample, rng: np.random.Generator) -> PointSample:
 
 def pad_to_multiple(sample: PointSample, multiple: int) -> PointSample:
     """Pad right and bottom with glass to multiples of `multiple`; points do not move."""
-    h, w = sample.image.shape[:2]
-    return replace(sample, image=_pad_to(sample.image, w + (-w % multiple), h + (-h % multiple)))
+    return replace(sample, image=pad_image(sample.image, multiple, fill=GLASS))
 
 
 def _pad_to(image: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -10,9 +10,9 @@ from PIL import Image
 from model.data.errors import DatasetError
 from model.data.label_map import IGNORED_ID, LabelMap
 from model.data.point_readers import AnnotatedImage, read_annotations
+from scoring.resample import resize_rgb, scaled_size
 
 # Scales this close to 1 are treated as exact: resampling would only blur.
-SCALE_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,12 @@ def resample(sample: PointSample, scale: float) -> PointSample:
     The pixel grid is scaled about pixel corners, so a pixel centre x maps to
     (x + 0.5) * s - 0.5 with s the exact per-axis ratio of the rounded sizes.
     """
-    if abs(scale - 1.0) < SCALE_TOLERANCE:
-        return sample
     h, w = sample.image.shape[:2]
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    image = np.asarray(Image.fromarray(sample.image).resize(
-        (new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=None))
+    # The engine's own resampling: training sees cells at the scale and blur that serving does.
+    new_w, new_h = scaled_size(w, h, scale)
+    if (new_w, new_h) == (w, h):
+        return sample
+    image = resize_rgb(sample.image, new_w, new_h)
     ratio = np.array([new_w / w, new_h / h], dtype=np.float64)
     xy = (sample.xy.astype(np.float64) + 0.5) * ratio - 0.5  # (N, 2)
     return PointSample(image, xy.astype(np.float32), sample.labels, sample.name)
