@@ -23,10 +23,12 @@ setup-dev: $(VENV)/.installed-dev
 serve: setup
 	$(BIN)/tps serve --host 127.0.0.1 --port 8000
 
-# ruff over everything, mypy --strict over every package (tests are left untyped)
+# ruff over everything, mypy --strict over every package (tests are left untyped),
+# then lint-imports for the package layering in pyproject.toml [tool.importlinter]
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy -p model -p jobs -p scoring -p worker -p service -p synth -p tps -p benchmarks
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest
