@@ -19,3 +19,12 @@ class ModelError(TpsError):
 
 class RoiError(TpsError):
     """The region-of-interest GeoJSON is unreadable or holds no polygon."""
+
+
+class DamagedSlide(SlideError):
+    """A slide container (TIFF, DICOM) that fails to parse or ends before its data."""
+
+
+class UnscorableSlide(TpsError):
+    """The slide opens but cannot be scored as it is: fluorescence, no colour, a resolution far
+    coarser than the model's, declared dimensions beyond any real slide, an implausible mpp."""

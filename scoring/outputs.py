@@ -14,6 +14,7 @@ from scoring.result_report import build_result
 from scoring.result_schema import Result
 from scoring.slide_images import write_heatmap, write_overlay
 from scoring.slide_info import SlideInfo
+from scoring.stain_check import StainReading
 from scoring.tissue_mask import TissueMask
 
 FILES = {
@@ -27,7 +28,7 @@ FILES = {
 
 def write_outputs(out_dir: Path, cells_path: Path, tissue: TissueMask, slide: SlideInfo,
                   model: ModelInfo, params: dict[str, Any], timings: dict[str, float],
-                  cutoffs: tuple[float, ...]) -> dict[str, Any]:
+                  cutoffs: tuple[float, ...], stain: StainReading) -> dict[str, Any]:
     """Write result.json, cells.csv.gz, cells.geojson, overlay.png and heatmap.png into
     out_dir and return the result dict (the content of result.json).
 
@@ -45,7 +46,7 @@ def write_outputs(out_dir: Path, cells_path: Path, tissue: TissueMask, slide: Sl
     write_heatmap(out_dir / FILES["heatmap"], counts, tissue)
     all_timings = {**timings, "outputs_s": time.perf_counter() - started}
     result = build_result(counts, fragments, tissue, slide, model, params, all_timings,
-                          cutoffs, dict(FILES))
+                          cutoffs, dict(FILES), stain)
     Result.model_validate(result)  # a result that breaks the published schema is a bug here
     # Written last and atomically, so a result.json present means every other file is too.
     tmp = out_dir / (FILES["result"] + ".tmp")

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from scoring.cells import CellSink
+from scoring.errors import UnscorableSlide
 from scoring.inference import get_runner
+from scoring.intake import mpp_problem, resolution_problem
 from scoring.outputs import write_outputs
 from scoring.prefetch import TileSource
 from scoring.roi import apply_roi
 from scoring.slide_cells import Progress, detect_cells
 from scoring.slide_info import StoredSlide
 from scoring.slide_reader import SlideReader
+from scoring.stain_check import read_stain
 from scoring.tiling import plan_tiles
 from scoring.tissue import DEFAULT_MIN_AREA_UM2, detect_tissue
 from scoring.tps import DEFAULT_ASSAY, resolve_cutoffs
@@ -39,11 +42,19 @@ class ScoreParams:
         # ValueError here, where the parameters enter, names a bad assay or bad cutoffs; from
         # here on `cutoffs` holds the resolved ones.
         object.__setattr__(self, "cutoffs", resolve_cutoffs(self.assay, self.cutoffs))
+        problem = None if self.mpp is None else mpp_problem(self.mpp, "the mpp given")
+        if problem is not None:
+            raise ValueError(problem)
 
     @property
     def resolved_cutoffs(self) -> tuple[float, ...]:
         assert self.cutoffs is not None  # set by __post_init__
         return self.cutoffs
+
+
+def refuse(problem: str | None) -> None:
+    if problem is not None:
+        raise UnscorableSlide(problem)
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -65,9 +76,12 @@ def score_slide(slide_path: Path, out_dir: Path, params: ScoreParams,
     out_dir.mkdir(parents=True, exist_ok=True)
     cells_path = out_dir / CELLS_FILE
     with SlideReader(Path(slide_path), params.mpp, stored) as reader:
+        refuse(resolution_problem(reader.info.mpp, model.mpp))
         tissue = detect_tissue(reader, params.min_tissue_um2)
         if params.roi is not None:
             tissue = apply_roi(tissue, params.roi)
+        stain = read_stain(tissue)
+        refuse(stain.problem())
         tissue_s = time.perf_counter() - started
         tile = _round_up(params.tile_size, model.input_multiple)
         halo = _round_up(params.halo, model.input_multiple)
@@ -84,7 +98,7 @@ def score_slide(slide_path: Path, out_dir: Path, params: ScoreParams,
                 "tiles": len(grid), "tiles_total": grid.total_cores}
     try:
         result = write_outputs(out_dir, cells_path, tissue, slide, model, reported, timings,
-                               cutoffs)
+                               cutoffs, stain)
     finally:
         cells_path.unlink(missing_ok=True)
     return result

@@ -1,7 +1,6 @@
 """Build the result.json content from integer counts (see scoring/result_schema.py)."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ from scoring.aggregate import GRID_MM, Fragments, SlideCounts, TumorClassIds
 from scoring.model_info import ModelInfo
 from scoring.result_schema import SCHEMA_VERSION
 from scoring.slide_info import SlideInfo
-from scoring.stain_check import check_tissue_stain
+from scoring.stain_check import StainReading, shares_report
 from scoring.tissue_mask import TissueMask
 from scoring.tps import TpsScore, category_labels, score_counts
 
@@ -74,13 +73,12 @@ def fragment_reports(counts: SlideCounts, fragments: Fragments, tissue: TissueMa
 def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
                  slide: SlideInfo, model: ModelInfo, params: dict[str, Any],
                  timings: dict[str, float], cutoffs: tuple[float, ...],
-                 files: dict[str, str]) -> dict[str, Any]:
+                 files: dict[str, str], stain: StainReading) -> dict[str, Any]:
     tumor = TumorClassIds.from_model(model)
     pos, neg = tumor.split(counts.class_counts)
     score = score_counts(pos, neg, cutoffs)
     scores = _score_fields(score)
-    stain = check_tissue_stain(tissue)
-    not_ihc = stain is not None and not stain.looks_like_ihc
+    not_ihc = stain.stain == "he"
     fragments_out = fragment_reports(counts, fragments, tissue, slide, model.classes, tumor,
                                      cutoffs)
     if not_ihc:
@@ -90,7 +88,8 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
     return {
         "schema_version": SCHEMA_VERSION,
         **scores,
-        "stain": None if stain is None else asdict(stain),
+        "stain": shares_report(stain),
+        "intake": stain.report(),
         "categories": category_labels(tuple(float(c) for c in cutoffs)),
         "cutoffs": [float(c) for c in cutoffs],
         "counts": _counts_by_name(counts.class_counts, model.classes),

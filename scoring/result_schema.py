@@ -37,6 +37,17 @@ class Stain(_Strict):
     dab: float
 
 
+class Intake(_Strict):
+    """What the stain and modality gate measured on the overview before scoring."""
+
+    modality: Literal["brightfield"] = Field(description="fluorescence and dark field are refused")
+    background_luminance: float = Field(description="luminance 0-255 of the overview's "
+                                                    "brightest tenth")
+    colour_angle: float | None = Field(description="degrees between tissue optical density and "
+                                                   "grey; greyscale scans are refused")
+    stain: Literal["ihc", "he"] | None = Field(description="he: TPS withheld (flags.not_ihc)")
+
+
 class Fragment(_Strict):
     id: int = Field(description="1-based, in scan order of the tissue mask")
     area_mm2: float
@@ -80,6 +91,7 @@ class Result(_Strict):
     flags: SlideFlags
     stain: Stain | None = Field(description="colour deconvolution of the tissue thumbnail; "
                                             "null when no tissue")
+    intake: Intake
     tissue_area_mm2: float
     fragments: list[Fragment]
     cells_outside_fragments: int = Field(description="non-zero only when no tissue was found")

@@ -9,7 +9,9 @@ from typing import Self
 import numpy as np
 import openslide
 
-from scoring.errors import MissingMppError, SlideError
+from scoring.errors import DamagedSlide, MissingMppError, SlideError, UnscorableSlide
+from scoring.file_kind import file_kind, is_slide_container, refusal
+from scoring.intake import dimension_problem, mpp_problem
 from scoring.slide_info import SlideInfo, StoredSlide
 from scoring.slide_probe import mpp_from_properties, vendor_of
 
@@ -26,6 +28,65 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def dicom_instance(folder: Path) -> Path:
+    """The file to open for a DICOM WSI series folder: OpenSlide finds the other instances of
+    the series beside any one of them."""
+    for candidate in sorted(p for p in folder.iterdir() if p.is_file()):
+        if file_kind(candidate) == "dicom":
+            return candidate
+    raise SlideError(f"the folder {folder.name} holds no DICOM file; give a slide file or a "
+                     "DICOM WSI series folder")
+
+
+def _open(path: Path) -> openslide.OpenSlide:
+    """Open with OpenSlide; every refusal names what the file is and what to do about it."""
+    if path.is_dir():
+        path = dicom_instance(path)
+    if not path.is_file():
+        raise SlideError("no such file")
+    if path.stat().st_size == 0:
+        raise DamagedSlide("the file is empty (0 bytes); copy it again")
+    kind = file_kind(path)
+    error = DamagedSlide if is_slide_container(kind) else SlideError
+    try:
+        vendor = openslide.OpenSlide.detect_format(str(path))
+    except openslide.OpenSlideError as exc:
+        raise error(refusal(kind, str(exc))) from exc
+    if vendor is None:
+        raise error(refusal(kind))
+    try:
+        return openslide.OpenSlide(str(path))
+    except openslide.OpenSlideError as exc:
+        if is_slide_container(kind):
+            raise DamagedSlide(refusal(kind, str(exc))) from exc
+        raise DamagedSlide(f"the {vendor} slide is damaged or incomplete ({exc}); copy it "
+                           "again, with every file that belongs to it") from exc
+
+
+def _slide_info(slide: openslide.OpenSlide, path: Path, mpp_override: float | None,
+                stored: StoredSlide | None) -> SlideInfo:
+    width, height = slide.dimensions
+    problem = dimension_problem(width, height)
+    if problem is not None:
+        raise UnscorableSlide(problem)
+    props = dict(slide.properties)
+    mpp: float | None
+    if mpp_override is not None:
+        mpp, source = mpp_override, "the mpp given"
+    elif stored is not None:
+        mpp, source = stored.mpp, "the slide file"
+    else:
+        mpp, source = mpp_from_properties(props), "the slide file"
+    if mpp is None:
+        raise MissingMppError("the slide states no microns per pixel; " + MPP_HINT)
+    problem = mpp_problem(mpp, source)
+    if problem is not None:
+        raise UnscorableSlide(problem)
+    sha256 = stored.sha256 if stored is not None else file_sha256(path)
+    return SlideInfo(path=path, sha256=sha256, width=width, height=height, mpp=float(mpp),
+                     vendor=vendor_of(props))
+
+
 class SlideReader:
     """A slide opened for reading; thread-safe for concurrent reads (OpenSlide is).
 
@@ -36,30 +97,12 @@ class SlideReader:
 
     def __init__(self, path: Path, mpp_override: float | None = None,
                  stored: StoredSlide | None = None) -> None:
-        if not path.is_file():
-            raise SlideError(f"{path.name}: no such file")
+        self._slide = _open(path)
         try:
-            vendor = openslide.OpenSlide.detect_format(str(path))
-        except openslide.OpenSlideError as exc:
-            raise SlideError(f"{path.name}: unreadable ({exc})") from exc
-        if vendor is None:
-            raise SlideError(f"{path.name}: not a slide format OpenSlide reads "
-                             "(SVS, NDPI, MRXS, SCN, tiled TIFF, DICOM)")
-        try:
-            self._slide = openslide.OpenSlide(str(path))
-        except openslide.OpenSlideError as exc:
-            raise SlideError(f"{path.name}: corrupt or truncated {vendor} slide ({exc})") from exc
-        props = dict(self._slide.properties)
-        stated = stored.mpp if stored is not None else mpp_from_properties(props)
-        mpp = mpp_override if mpp_override is not None else stated
-        if mpp is None or mpp <= 0:
+            self.info = _slide_info(self._slide, path, mpp_override, stored)
+        except BaseException:
             self._slide.close()
-            raise MissingMppError(f"{path.name}: the slide states no microns per pixel; "
-                                  + MPP_HINT)
-        width, height = self._slide.dimensions
-        sha256 = stored.sha256 if stored is not None else file_sha256(path)
-        self.info = SlideInfo(path=path, sha256=sha256, width=width, height=height,
-                              mpp=float(mpp), vendor=vendor_of(props))
+            raise
         self.level_downsamples: tuple[float, ...] = tuple(self._slide.level_downsamples)
         self.level_dimensions: tuple[tuple[int, int], ...] = tuple(self._slide.level_dimensions)
 
@@ -73,8 +116,8 @@ class SlideReader:
         try:
             rgba = np.asarray(self._slide.read_region((x0, y0), level, (width, height)))
         except openslide.OpenSlideError as exc:
-            raise SlideError(f"{self.info.path.name}: corrupt or truncated image data "
-                             f"({exc})") from exc
+            raise DamagedSlide(refusal("tiff" if self.info.vendor != "dicom" else "dicom",
+                                       f"image data unreadable: {exc}")) from exc
         alpha = rgba[..., 3:4].astype(np.uint16)
         if (alpha == 255).all():
             return np.ascontiguousarray(rgba[..., :3])

@@ -7,12 +7,16 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from scoring.errors import UnscorableSlide
 from scoring.slide_reader import SlideReader
 from scoring.tissue_mask import TissueMask
 
 MASK_MAX_SIDE = 2048  # mask pixels along the longer side of the slide
 DEFAULT_MIN_AREA_UM2 = 10_000.0  # 0.01 mm^2: smaller specks are dust or debris
 STRIP_ROWS = 64  # mask rows read at once, so memory stays bounded on huge levels
+READ_MAX_PIXELS = 16_000_000  # level pixels in one read (64 MB of RGBA)
+# An overview read from a level larger than this would take minutes: the file has no pyramid.
+OVERVIEW_MAX_PIXELS = 4_000_000_000
 # Otsu on a slide that is nearly all tissue (or all glass) can split one population in two;
 # the clamp keeps the threshold between glass noise (density ~ 0.01) and faint stroma (~ 0.08),
 # which Otsu would otherwise put with the glass when dense tissue is also present.
@@ -28,14 +32,23 @@ def read_thumbnail(reader: SlideReader, max_side: int = MASK_MAX_SIDE) -> tuple[
     level_ds = reader.level_downsamples[level]
     factor = max(1, math.floor(target / level_ds))
     level_w, level_h = reader.level_dimensions[level]
+    if level_w * level_h > OVERVIEW_MAX_PIXELS:
+        raise UnscorableSlide(
+            f"the slide has no reduced-resolution level to find tissue on: its smallest level is "
+            f"{level_w:,} x {level_h:,} px; export it as a pyramidal (multi-resolution) file")
     out_w, out_h = math.ceil(level_w / factor), math.ceil(level_h / factor)
     thumb = np.empty((out_h, out_w, 3), np.uint8)
+    # Each read stays under READ_MAX_PIXELS, so memory does not grow with the slide.
+    cols = max(1, min(out_w, READ_MAX_PIXELS // (STRIP_ROWS * factor * factor)))
     for row in range(0, out_h, STRIP_ROWS):
         rows = min(STRIP_ROWS, out_h - row)
         y0 = round(row * factor * level_ds)
-        strip = reader.read_rgb(level, 0, y0, out_w * factor, rows * factor)
-        blocks = strip.reshape(rows, factor, out_w, factor, 3).mean(axis=(1, 3))
-        thumb[row:row + rows] = np.round(blocks).astype(np.uint8)
+        for col in range(0, out_w, cols):
+            width = min(cols, out_w - col)
+            x0 = round(col * factor * level_ds)
+            block = reader.read_rgb(level, x0, y0, width * factor, rows * factor)
+            means = block.reshape(rows, factor, width, factor, 3).mean(axis=(1, 3))
+            thumb[row:row + rows, col:col + width] = np.round(means).astype(np.uint8)
     return thumb, level_ds * factor
 
 

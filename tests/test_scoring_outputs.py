@@ -18,6 +18,7 @@ from scoring.class_colors import CLASS_RGB
 from scoring.outputs import FILES, write_outputs
 from scoring.result_schema import SCHEMA_PATH, Result, json_schema
 from scoring.slide_images import heat_colors, tps_grid
+from scoring.stain_check import read_stain
 from tests.scoring_inputs import (
     MPP,
     make_model,
@@ -36,8 +37,9 @@ PHI_KEYS = {"path", "filename", "file_name", "label", "macro", "date", "datetime
 def _score(out_dir: Path, cells: np.ndarray, cutoffs: tuple[float, ...] = (1.0, 50.0)
            ) -> dict[str, Any]:
     cells_path = write_cells(out_dir.parent / "cells.bin", cells)
-    return write_outputs(out_dir, cells_path, make_tissue(), make_slide(), make_model(), PARAMS,
-                         {"inference_s": 2.0}, cutoffs)
+    tissue = make_tissue()
+    return write_outputs(out_dir, cells_path, tissue, make_slide(), make_model(), PARAMS,
+                         {"inference_s": 2.0}, cutoffs, read_stain(tissue))
 
 
 @pytest.fixture()
@@ -195,9 +197,10 @@ def test_an_eosin_stained_slide_keeps_its_counts_but_gets_no_score(tmp_path: Pat
     tissue.thumbnail[tissue.mask] = (200, 150, 180)  # pink: H&E, not IHC
     cells_path = write_cells(tmp_path / "cells.bin", placed_cells())
     result = write_outputs(tmp_path / "out", cells_path, tissue, make_slide(), make_model(),
-                           PARAMS, {"inference_s": 2.0}, (1.0, 50.0))
+                           PARAMS, {"inference_s": 2.0}, (1.0, 50.0), read_stain(tissue))
     Result.model_validate(result)
     assert result["flags"]["not_ihc"] is True and result["stain"]["eosin"] > 0.12
+    assert result["intake"]["stain"] == "he" and result["intake"]["modality"] == "brightfield"
     assert result["tps"] is None and result["tps_ci95"] is None and result["category"] is None
     assert result["flags"]["near_cutoff"] is False
     assert all(f["tps"] is None and f["category"] is None for f in result["fragments"])

@@ -3,13 +3,15 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from scoring.errors import SlideError
+from scoring.errors import SlideError, UnscorableSlide
 from scoring.pipeline import ScoreParams, score_slide
 from tests.marker_model import CLASSES, build_marker_model
 from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
@@ -110,3 +112,35 @@ def test_params_resolve_the_assay_cutoffs_once_where_they_enter(tmp_path: Path) 
     for bad in [{"cutoffs": (50.0, 1.0)}, {"cutoffs": (0.0,)}, {"assay": "SP142"}]:
         with pytest.raises(ValueError):
             ScoreParams(model_path=model, **bad)  # type: ignore[arg-type]
+
+
+def test_a_slide_far_coarser_than_the_model_is_refused_naming_both(marker_model: Path,
+                                                                    tmp_path: Path) -> None:
+    image, _ = markers_image(400, 300, seed=2, tissue_box=(32, 32, 360, 260))
+    slide = write_pyramid_tiff(tmp_path / "coarse.tiff", image, mpp=2.0)  # model: 0.5 um/px
+    with pytest.raises(UnscorableSlide, match=r"2 um/px, 4 times coarser than the 0.5 um/px"):
+        score_slide(slide, tmp_path / "out", ScoreParams(marker_model))
+    assert not (tmp_path / "out" / "result.json").exists()
+    # twice as coarse is still read (upsampled)
+    score_slide(slide, tmp_path / "ok", ScoreParams(marker_model, mpp=1.0))
+
+
+def test_an_absurd_mpp_is_refused_naming_the_value_and_its_source(marker_model: Path,
+                                                                   tmp_path: Path) -> None:
+    for bad in (1e9, 0.0, -1.0):
+        pattern = f"pixel {re.escape(format(bad, 'g'))} \\(from the mpp given\\)"
+        with pytest.raises(ValueError, match=pattern):
+            ScoreParams(marker_model, mpp=bad)
+    image, _ = markers_image(300, 300, seed=2, tissue_box=(32, 32, 260, 260))
+    slide = write_pyramid_tiff(tmp_path / "huge-mpp.tiff", image, mpp=1e6)
+    with pytest.raises(UnscorableSlide, match=r"1e\+06 \(from the slide file\)"):
+        score_slide(slide, tmp_path / "out", ScoreParams(marker_model))
+
+
+def test_a_fluorescence_slide_gets_no_score(marker_model: Path, tmp_path: Path) -> None:
+    image = np.zeros((600, 600, 3), np.uint8)  # black background
+    image[8::16, 8::16] = (40, 80, 230)  # blue nuclei
+    slide = write_pyramid_tiff(tmp_path / "dapi.tiff", image, mpp=0.5)
+    with pytest.raises(UnscorableSlide, match="fluorescence"):
+        score_slide(slide, tmp_path / "out", ScoreParams(marker_model))
+    assert not (tmp_path / "out" / "result.json").exists()

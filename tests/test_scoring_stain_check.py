@@ -8,7 +8,14 @@ import pytest
 from PIL import Image
 
 from scoring.optical_density import rgb_from_density
-from scoring.stain_check import MAX_EOSIN_SHARE, stain_shares
+from scoring.stain_check import (
+    MAX_EOSIN_SHARE,
+    MIN_BRIGHTFIELD_LUMINANCE,
+    StainReading,
+    read_stain,
+    stain_shares,
+)
+from scoring.tissue_mask import TissueMask
 
 
 def _pixel_of(stain_od: tuple[float, float, float]) -> np.ndarray:
@@ -45,3 +52,43 @@ def test_real_ihc_looks_like_ihc_and_real_he_does_not(shared_data: Path) -> None
     slide = openslide.OpenSlide(shared_data / "slides" / "CMU-1-Small-Region.svs")
     he = stain_shares(np.asarray(slide.get_thumbnail((800, 800)).convert("RGB")))
     assert he is not None and he.eosin > MAX_EOSIN_SHARE and not he.looks_like_ihc
+
+
+def _reading(rgb: np.ndarray, tissue: np.ndarray | None = None) -> StainReading:
+    mask = np.ones(rgb.shape[:2], bool) if tissue is None else tissue
+    return read_stain(TissueMask(mask=mask, downsample=1.0, thumbnail=rgb))
+
+
+def _nuclei(background: tuple[int, int, int], nucleus: tuple[int, int, int]) -> np.ndarray:
+    image = np.full((120, 120, 3), background, np.uint8)
+    for y in range(6, 120, 15):
+        for x in range(6, 120, 15):
+            image[y:y + 6, x:x + 6] = nucleus
+    return image
+
+
+def test_blue_nuclei_on_black_are_refused_as_fluorescence() -> None:
+    reading = _reading(_nuclei((0, 0, 0), (30, 60, 220)))
+    assert reading.background_luminance < MIN_BRIGHTFIELD_LUMINANCE
+    problem = reading.problem()
+    assert problem is not None and "fluorescence" in problem
+
+
+def test_ihc_nuclei_on_glass_pass_and_read_as_ihc() -> None:
+    brown = tuple(_pixel_of((0.27, 0.57, 0.78))[0].tolist())
+    blue = tuple(_pixel_of((0.65, 0.70, 0.29))[0].tolist())
+    glass = (240, 240, 238)
+    image = np.concatenate([_nuclei(glass, brown), _nuclei(glass, blue)])  # (240, 120, 3)
+    reading = _reading(image, tissue=(image != glass).any(axis=2))
+    assert reading.problem() is None and reading.stain == "ihc"
+    assert reading.shares is not None and 0.4 < reading.shares.dab < 0.6
+    assert reading.report()["modality"] == "brightfield"
+
+
+def test_a_greyscale_scan_is_refused_for_having_no_colour(shared_data: Path) -> None:
+    png = min((shared_data / "bcdata-sample" / "images" / "test").glob("*.png"))
+    colour = np.asarray(Image.open(png).convert("RGB"))
+    grey = np.asarray(Image.open(png).convert("L").convert("RGB"))
+    assert _reading(colour).problem() is None
+    problem = _reading(grey).problem()
+    assert problem is not None and "no colour" in problem
