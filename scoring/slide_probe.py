@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 # tiff.ResolutionUnit values openslide reports, as microns per unit.
 RESOLUTION_UNIT_UM = {"centimeter": 10_000.0, "inch": 25_400.0}
@@ -32,25 +33,40 @@ def vendor_of(props: Mapping[str, str]) -> str:
     return props.get("openslide.vendor") or "generic-tiff"
 
 
-def probe(path: str) -> dict[str, object]:
+def probe(path: Path) -> dict[str, object]:
+    """The slide's facts; raises TpsError with the reason a lab reads when it is refused (the
+    same refusals the engine makes before scoring: damaged, not a slide, impossible size or
+    mpp)."""
     import openslide
 
-    with openslide.OpenSlide(path) as slide:
+    from scoring.errors import DamagedSlide, UnscorableSlide
+    from scoring.intake import dimension_problem, mpp_problem
+    from scoring.slide_reader import open_slide
+
+    with open_slide(path) as slide:
         width, height = slide.dimensions
+        problem = dimension_problem(width, height)
         props = dict(slide.properties)
+        mpp = mpp_from_properties(props)
+        if problem is None and mpp is not None:
+            problem = mpp_problem(mpp, "the slide file")
+        if problem is not None:
+            raise UnscorableSlide(problem)
         # Reading one small region proves the tiles decode, not just the header.
-        slide.read_region((0, 0), slide.level_count - 1, (min(64, width), min(64, height)))
-    return {"width": width, "height": height, "mpp": mpp_from_properties(props),
-            "vendor": vendor_of(props)}
+        try:
+            slide.read_region((0, 0), slide.level_count - 1, (min(64, width), min(64, height)))
+        except openslide.OpenSlideError as exc:
+            raise DamagedSlide(f"the slide's image data is damaged ({exc}); copy it again") from exc
+    return {"width": width, "height": height, "mpp": mpp, "vendor": vendor_of(props)}
 
 
 def main(argv: list[str]) -> int:
-    import openslide
+    from scoring.errors import TpsError
 
     try:
-        info = probe(argv[1])
-    except (openslide.OpenSlideError, OSError, ValueError) as exc:
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        info = probe(Path(argv[1]))
+    except (TpsError, OSError) as exc:
+        print(json.dumps({"error": str(exc)}))
         return 2
     print(json.dumps(info))
     return 0

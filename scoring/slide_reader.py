@@ -38,7 +38,7 @@ def dicom_instance(folder: Path) -> Path:
                      "DICOM WSI series folder")
 
 
-def _open(path: Path) -> openslide.OpenSlide:
+def open_slide(path: Path) -> openslide.OpenSlide:
     """Open with OpenSlide; every refusal names what the file is and what to do about it."""
     if path.is_dir():
         path = dicom_instance(path)
@@ -97,7 +97,7 @@ class SlideReader:
 
     def __init__(self, path: Path, mpp_override: float | None = None,
                  stored: StoredSlide | None = None) -> None:
-        self._slide = _open(path)
+        self._slide = open_slide(path)
         try:
             self.info = _slide_info(self._slide, path, mpp_override, stored)
         except BaseException:
