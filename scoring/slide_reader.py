@@ -38,6 +38,13 @@ def dicom_instance(folder: Path) -> Path:
                      "DICOM WSI series folder")
 
 
+def _detail(exc: Exception, path: Path) -> str:
+    """OpenSlide's reason without the file's path: the server's storage path means nothing to
+    a lab, and the caller names the slide."""
+    text = str(exc).replace(str(path), "").replace(path.name, "")
+    return text.strip(" :") or type(exc).__name__
+
+
 def open_slide(path: Path) -> openslide.OpenSlide:
     """Open with OpenSlide; every refusal names what the file is and what to do about it."""
     if path.is_dir():
@@ -51,15 +58,16 @@ def open_slide(path: Path) -> openslide.OpenSlide:
     try:
         vendor = openslide.OpenSlide.detect_format(str(path))
     except openslide.OpenSlideError as exc:
-        raise error(refusal(kind, str(exc))) from exc
+        raise error(refusal(kind, _detail(exc, path))) from exc
     if vendor is None:
         raise error(refusal(kind))
     try:
         return openslide.OpenSlide(str(path))
     except openslide.OpenSlideError as exc:
         if is_slide_container(kind):
-            raise DamagedSlide(refusal(kind, str(exc))) from exc
-        raise DamagedSlide(f"the {vendor} slide is damaged or incomplete ({exc}); copy it "
+            raise DamagedSlide(refusal(kind, _detail(exc, path))) from exc
+        raise DamagedSlide(f"the {vendor} slide is damaged or incomplete "
+                           f"({_detail(exc, path)}); copy it "
                            "again, with every file that belongs to it") from exc
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy import select
@@ -17,7 +18,9 @@ from service.schemas import SlideOut, as_utc
 
 router = APIRouter(prefix="/v1/slides", tags=["slides"], route_class=SessionReleasingRoute)
 
-_DISPOSITION_NAME = re.compile(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', re.IGNORECASE)
+# RFC 6266: `filename*=charset'lang'percent-encoded` (RFC 8187) is preferred to `filename=`.
+_DISPOSITION_EXT = re.compile(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]+)'[^']*'([^;\s]+)", re.IGNORECASE)
+_DISPOSITION_NAME = re.compile(r'filename\s*=\s*(?:"([^"]*)"|([^";\s]+))', re.IGNORECASE)
 
 
 def slide_out(slide: Slide) -> SlideOut:
@@ -28,13 +31,28 @@ def slide_out(slide: Slide) -> SlideOut:
     )
 
 
+def _header_text(value: str) -> str:
+    """A header value as the client wrote it: the server decodes header bytes as Latin-1, while
+    clients (curl, browsers) send a non-ASCII file name as UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def _client_filename(x_filename: str | None, disposition: str | None) -> str:
     if x_filename:
-        return x_filename
+        return _header_text(x_filename)
+    extended = _DISPOSITION_EXT.search(disposition or "")
+    if extended is not None:
+        try:
+            return unquote(extended.group(2), encoding=extended.group(1), errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass  # an unknown charset or bytes not in it: the plain filename, if any
     match = _DISPOSITION_NAME.search(disposition or "")
     if match is None:
         raise BadRequest("name the file with an X-Filename or Content-Disposition header")
-    return match.group(1)
+    return _header_text(match.group(1) or match.group(2))
 
 
 def _existing(session: DbSession, lab_id: str, sha256: str) -> Slide | None:

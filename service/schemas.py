@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scoring.tps import DEFAULT_ASSAY, check_cutoffs
+from scoring.intake import mpp_problem
+from scoring.tps import DEFAULT_ASSAY, check_cutoffs, resolve_cutoffs
+from service.errors import unprocessable
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
 
@@ -25,17 +27,40 @@ class SlideOut(BaseModel):
 
 class ScoreOptions(BaseModel):
     """How to score: the assay picks default cutoffs; explicit cutoffs (percent) override them.
-    `mpp` gives the microns per pixel of a slide that states none (or overrides what it states)."""
+    `mpp` gives the microns per pixel of a slide that states none (or overrides what it states).
+
+    A field the body does not define is refused (a misspelt "treshold" would otherwise score
+    with the default silently); so is an unknown assay, unless cutoffs are given."""
+
+    model_config = ConfigDict(extra="forbid")
 
     assay: str = Field(default=DEFAULT_ASSAY, min_length=1, max_length=40)
     cutoffs: list[float] | None = Field(default=None, min_length=1, max_length=10)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    mpp: float | None = Field(default=None, gt=0.0)
+    mpp: float | None = None
 
     @field_validator("cutoffs")
     @classmethod
     def _valid_cutoffs(cls, value: list[float] | None) -> list[float] | None:
         return None if value is None else list(check_cutoffs(value))
+
+    @field_validator("mpp")
+    @classmethod
+    def _plausible_mpp(cls, value: float | None) -> float | None:
+        problem = None if value is None else mpp_problem(value, "the job request")
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _known_assay(self) -> ScoreOptions:
+        # The cutoffs are valid by now, so the only refusal left is an assay that has no
+        # cutoffs of its own when none are given; its message names the known assays.
+        try:
+            resolve_cutoffs(self.assay, self.cutoffs)
+        except ValueError as exc:
+            raise unprocessable(str(exc)) from None
+        return self
 
     def as_params(self) -> dict[str, Any]:
         """Only the scoring options, whatever else the subclass body carries."""

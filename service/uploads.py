@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,11 +16,11 @@ from typing import Any
 
 import anyio
 
+from scoring.file_kind import HEAD_BYTES, is_slide_container, refusal, sniff
 from service.errors import PayloadTooLarge, UnreadableSlide, UnsupportedMedia
 
 # Write in large blocks: fewer syscalls and thread hops than the ~64 KiB chunks the server hands us.
 _BLOCK = 4 * 1024 * 1024
-_HEAD = 132  # enough for the DICOM preamble and its 'DICM' magic
 _KEPT_SUFFIXES = {".svs", ".tif", ".tiff", ".ndpi", ".scn", ".bif", ".dcm"}
 
 
@@ -31,23 +32,28 @@ class StoredUpload:
     suffix: str
 
 
-def sniff(head: bytes) -> str | None:
-    """The file kind from its first bytes: 'tiff' (also SVS, NDPI, SCN, BIF, BigTIFF), 'dicom',
-    'unknown' when enough bytes say it is neither, None when more bytes are needed.
+def _refuse_kind(kind: str | None) -> None:
+    """415 unless the magic bytes say TIFF (also SVS, NDPI, SCN, BIF, BigTIFF) or DICOM.
+    MIRAX (.mrxs) is a folder of files and cannot come as one upload, so it is refused."""
+    if kind is None or not is_slide_container(kind):
+        hint = "" if kind in (None, "unknown") else f": {refusal(kind)}"
+        raise UnsupportedMedia(f"not a TIFF-family or DICOM slide (magic bytes){hint}")
 
-    MIRAX (.mrxs) is a folder of files and cannot come as one upload, so it is refused.
-    """
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if len(head) >= _HEAD:
-        return "dicom" if head[128:132] == b"DICM" else "unknown"
-    return None
+
+_LABEL_MAX = 200
+_LABEL_ENDS = re.compile(r"^[\s.]+|[\s.]+$")
 
 
 def sanitise_label(name: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
-    return cleaned[:200] or "slide"
+    """The client's file name as the slide's label: its last path component ('\\' counts as a
+    separator too), NFC-normalised, without control and other invisible characters (Unicode
+    categories C*, and the line and paragraph separators), without spaces and dots at either
+    end, at most 200 characters; "slide" when nothing is left. Letters of any script are kept:
+    a lab names its slides in its own language."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(c for c in base if unicodedata.category(c)[0] != "C"
+                   and unicodedata.category(c) not in ("Zl", "Zp"))
+    return _LABEL_ENDS.sub("", _LABEL_ENDS.sub("", kept)[:_LABEL_MAX]) or "slide"
 
 
 def storage_suffix(label: str, kind: str) -> str:
@@ -77,16 +83,16 @@ async def receive(chunks: AsyncIterator[bytes], incoming_dir: Path, max_bytes: i
                 if size > max_bytes:
                     raise PayloadTooLarge(f"upload exceeds the limit of {max_bytes} bytes")
                 if kind is None:
-                    head = (head + chunk)[:_HEAD]
+                    head = (head + chunk)[:HEAD_BYTES]
                     kind = sniff(head)
-                    if kind == "unknown":
-                        raise UnsupportedMedia("not a TIFF-family or DICOM slide (magic bytes)")
+                    if kind is not None:
+                        _refuse_kind(kind)
                 pending += chunk
                 if len(pending) >= _BLOCK:
                     await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
                     pending.clear()
-            if kind in (None, "unknown"):
-                raise UnsupportedMedia("not a TIFF-family or DICOM slide (magic bytes)")
+            _refuse_kind(kind)
+            assert kind is not None
             await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
             handle.flush()
             await anyio.to_thread.run_sync(os.fsync, handle.fileno())
@@ -114,5 +120,5 @@ async def probe(path: Path, timeout_s: float) -> dict[str, Any]:
         info = {}
     if proc.returncode != 0 or "error" in info or "width" not in info:
         reason = info.get("error") or err.decode(errors="replace").strip()[-300:] or "crashed"
-        raise UnreadableSlide(f"the slide cannot be opened: {reason}")
+        raise UnreadableSlide(str(reason))
     return info

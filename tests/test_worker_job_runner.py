@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from jobs import lease
 from jobs.database import engine_for, init_db
-from jobs.records import Job
+from jobs.records import Job, Slide
 from scoring.errors import SlideError
 from tests.job_seed import seed_job
 from worker import job_runner
@@ -69,7 +70,7 @@ def test_tps_error_fails_for_good(settings: WorkerSettings, monkeypatch: pytest.
     job_id = _job(settings)
     job_runner.run_job(job_id, settings)
     job = _get(settings, job_id)
-    assert (job.state, job.error, job.attempts) == ("failed", "the slide is truncated", 1)
+    assert (job.state, job.error, job.attempts) == ("failed", "s: the slide is truncated", 1)
 
 
 def test_unexpected_error_requeues_counting_the_attempt(
@@ -184,3 +185,49 @@ def test_a_slide_without_mpp_fails_naming_both_ways_to_give_it(settings: WorkerS
     assert job.state == "failed"
     assert job.error is not None and '"mpp" in the job request' in job.error
     assert "--mpp" in job.error
+
+
+def _label_slide(settings: WorkerSettings, job_id: str, label: str) -> None:
+    with Session(engine_for(settings.db_url)) as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        slide = s.get(Slide, job.slide_id)
+        assert slide is not None
+        slide.label = label
+        s.commit()
+
+
+def test_a_failed_job_names_the_label_not_the_storage_file(
+        settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = "0f3a9c1e5b7d4e2a8c6b1d3f5a7e9c0b.tiff"
+    job_id = seed_job(engine_for(settings.db_url), {}, storage_name=storage)
+    _label_slide(settings, job_id, "Präparat 7.svs")
+
+    def corrupt(slide_path: Path, *_args: Any, **_kw: Any) -> dict[str, Any]:
+        # as scoring.slide_reader words it, and with the full path as a decoder may give it
+        raise SlideError(f"{slide_path.name}: corrupt or truncated generic-tiff slide "
+                         f"(TIFFReadTile failed in {slide_path})")
+
+    monkeypatch.setattr(job_runner, "score_slide", corrupt)
+    job_runner.run_job(job_id, settings)
+    job = _get(settings, job_id)
+    assert job.state == "failed"
+    assert job.error == ("Präparat 7.svs: corrupt or truncated generic-tiff slide "
+                         "(TIFFReadTile failed in Präparat 7.svs)")
+    assert "0f3a9c1e" not in job.error and str(settings.slides_dir) not in job.error
+
+
+def test_the_crash_guards_reason_names_the_label_not_the_storage_file(
+        settings: WorkerSettings) -> None:
+    """The Celery task's guard finds the slide file missing (no child process is started for
+    that) and fails the job with the guard's reason, told in the lab's words."""
+    from worker import tasks
+
+    job_id = seed_job(engine_for(settings.db_url), {}, storage_name="9d8c7b6a.svs")
+    _label_slide(settings, job_id, "Ñandú 1.svs")
+    task = SimpleNamespace(app=SimpleNamespace(conf=SimpleNamespace(tps_settings=settings)))
+    tasks.score_job(task, job_id)  # type: ignore[arg-type]
+    job = _get(settings, job_id)
+    assert (job.state, job.error) == (
+        "failed", "Ñandú 1.svs: slide file Ñandú 1.svs is missing from storage")
+    assert tasks._pending_slide(settings, job_id) is None  # finished: a duplicate message is a no-op

@@ -23,6 +23,7 @@ from scoring.errors import TpsError
 from scoring.pipeline import ScoreParams, score_slide
 from scoring.slide_info import StoredSlide
 from scoring.tps import DEFAULT_ASSAY
+from worker.job_errors import job_error
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -93,14 +94,15 @@ def run_job(job_id: str, settings: WorkerSettings,
             last_write[0] = now
             lease.set_progress(engine, job_id, owner, done, total)
 
+    slide_path = settings.slides_dir / slide.storage_name
     try:
         result_dir.mkdir(parents=True, exist_ok=True)
-        slide_path = settings.slides_dir / slide.storage_name
         result = score_slide(slide_path, result_dir, _params(job, settings), progress=progress,
                              stored=StoredSlide(sha256=slide.sha256, mpp=slide.mpp))
         lease.succeed(engine, job_id, owner, result, str(result_dir))
     except (TpsError, ValueError) as exc:
-        lease.fail(engine, job_id, owner, str(exc) or type(exc).__name__)
+        reason = job_error(slide.label, slide_path, str(exc) or type(exc).__name__)
+        lease.fail(engine, job_id, owner, reason)
     except LeaseLost:
         log.warning("job %s: lease lost to another worker; stopped", job_id)
     except (Interrupted, KeyboardInterrupt, SystemExit):

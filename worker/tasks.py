@@ -11,6 +11,8 @@ import logging
 import os
 import signal
 import socket
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from celery import Celery, Task
@@ -22,6 +24,7 @@ from jobs import lease
 from jobs.database import engine_for
 from jobs.queue import SCORE_TASK
 from jobs.records import Job, Slide
+from worker.job_errors import job_error
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -68,25 +71,33 @@ def _warm_up(settings: WorkerSettings) -> None:
     log.info("pool process %d: model %s on %s", os.getpid(), runner.info.name, runner.provider)
 
 
-def _pending_slide(settings: WorkerSettings, job_id: str) -> str | None:
-    """The slide path of a job that still needs scoring; None when it is finished or gone."""
+@dataclass(frozen=True)
+class PendingSlide:
+    path: Path  # where the server stores it, under a name of its own
+    label: str  # the lab's name for it, which is what a job's error shows
+
+
+def _pending_slide(settings: WorkerSettings, job_id: str) -> PendingSlide | None:
+    """The slide of a job that still needs scoring; None when the job is finished or gone."""
     with engine_for(settings.db_url).connect() as conn:
         row = conn.execute(
-            select(Job.state, Slide.storage_name).join(Slide, Job.slide_id == Slide.id)
-            .where(Job.id == job_id)
+            select(Job.state, Slide.storage_name, Slide.label)
+            .join(Slide, Job.slide_id == Slide.id).where(Job.id == job_id)
         ).one_or_none()
     if row is None or row.state in ("succeeded", "failed"):
         return None
-    return str(settings.slides_dir / row.storage_name)
+    return PendingSlide(settings.slides_dir / row.storage_name, row.label)
 
 
-def _fail_unreadable(settings: WorkerSettings, job_id: str, reason: str) -> None:
+def _fail_unreadable(settings: WorkerSettings, job_id: str, slide: PendingSlide,
+                     reason: str) -> None:
     """A slide the decoder cannot open will never open: fail the job now, not after N crashes."""
     owner = f"guard:{socket.gethostname()}:{os.getpid()}"
     engine = engine_for(settings.db_url)
     if lease.claim(engine, job_id, owner, settings.lease_seconds):
-        lease.fail(engine, job_id, owner, reason)
-        log.warning("job %s failed: %s", job_id, reason)
+        error = job_error(slide.label, slide.path, reason)
+        lease.fail(engine, job_id, owner, error)
+        log.warning("job %s failed: %s", job_id, error)
 
 
 def score_job(task: Task, job_id: str) -> None:
@@ -94,8 +105,8 @@ def score_job(task: Task, job_id: str) -> None:
     from worker import slide_guard
     from worker.job_runner import Interrupted, run_job
 
-    path = _pending_slide(settings, job_id)
-    if path is None:
+    slide = _pending_slide(settings, job_id)
+    if slide is None:
         log.info("job %s is finished or gone; a duplicate message", job_id)
         return
     # billiard's own SIGTERM handler (installed after worker_process_init) would raise
@@ -103,11 +114,11 @@ def score_job(task: Task, job_id: str) -> None:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     _stopping.clear()
     try:
-        problem = slide_guard.check_slide(path)
+        problem = slide_guard.check_slide(str(slide.path))
         if _stopping:  # the shutdown, not the slide, may have ended the check
             raise Interrupted(job_id)
         if problem is not None:
-            _fail_unreadable(settings, job_id, problem)
+            _fail_unreadable(settings, job_id, slide, problem)
             return
         run_job(job_id, settings, should_stop=_should_stop)
     except Interrupted:
