@@ -229,5 +229,5 @@ def test_the_crash_guards_reason_names_the_label_not_the_storage_file(
     tasks.score_job(task, job_id)  # type: ignore[arg-type]
     job = _get(settings, job_id)
     assert (job.state, job.error) == (
-        "failed", "Ñandú 1.svs: slide file Ñandú 1.svs is missing from storage")
+        "failed", "Ñandú 1.svs: the slide file is missing from storage")
     assert tasks._pending_slide(settings, job_id) is None  # finished: a duplicate message is a no-op

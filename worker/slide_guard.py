@@ -70,26 +70,26 @@ def _signal_name(number: int) -> str:
 def check_slide(
     path: str, timeout_s: float = GUARD_TIMEOUT_S, memory_bytes: int = GUARD_MEMORY_BYTES
 ) -> str | None:
-    """None when the slide opens cleanly; else the reason, fit to show the lab as it is."""
-    name = Path(path).name
+    """None when the slide opens cleanly; else the reason, fit to show the lab after the
+    slide's label (worker.job_errors adds it)."""
     if not Path(path).is_file():
-        return f"slide file {name} is missing from storage"
+        return "the slide file is missing from storage"
     command = [sys.executable, "-m", "worker.slide_guard", path, str(memory_bytes)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
                               check=False, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return f"opening slide {name} took longer than {timeout_s:.0f} s; the file is likely damaged"
+        return f"opening the slide took longer than {timeout_s:.0f} s; the file is likely damaged"
     if done.returncode == 0:
         return None
     if done.returncode < 0:
-        return (f"the slide decoder crashed ({_signal_name(-done.returncode)}) while opening "
-                f"{name}; the file is damaged or in a variant the decoder cannot read")
+        return (f"the slide decoder crashed ({_signal_name(-done.returncode)}) while opening the "
+                "slide; the file is damaged or in a variant the decoder cannot read")
     if done.returncode == EXIT_OUT_OF_MEMORY:
-        return (f"opening slide {name} needed more than {memory_bytes / 1024**3:.1f} GiB of "
+        return (f"opening the slide needed more than {memory_bytes / 1024**3:.1f} GiB of "
                 "memory; the file is likely damaged")
     detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no detail"
-    return f"slide {name} cannot be read: {detail}"
+    return f"the slide cannot be read: {detail}"
 
 
 if __name__ == "__main__":
