@@ -21,10 +21,16 @@ MPP_HINT = ("give it with \"mpp\" in the job request (API) or with --mpp (tps sc
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of the file; of a DICOM series folder, of its files' names and bytes in name
+    order, so the same series always has the same digest."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(HASH_CHUNK):
-            digest.update(block)
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.name.encode() + b"\0")
+        with open(file, "rb") as f:
+            while block := f.read(HASH_CHUNK):
+                digest.update(block)
     return digest.hexdigest()
 
 
