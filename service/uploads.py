@@ -91,6 +91,8 @@ async def receive(chunks: AsyncIterator[bytes], incoming_dir: Path, max_bytes: i
                 if len(pending) >= _BLOCK:
                     await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
                     pending.clear()
+            if size == 0:
+                raise UnreadableSlide("the file is empty (0 bytes); copy it again")
             _refuse_kind(kind)
             assert kind is not None
             await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
