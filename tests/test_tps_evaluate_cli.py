@@ -71,3 +71,23 @@ def test_unmapped_label_is_a_clear_error(marker_model: Path, tmp_path: Path,
     data = _write_data(tmp_path, ["P", "N", "N", "P", "Q"])
     assert main(["evaluate", "--model", str(marker_model), "--data", str(data)]) == 2
     assert "--label-map" in capsys.readouterr().err
+
+
+def test_the_stain_rule_is_evaluated_like_a_model(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scoring_stain_rule import _draw
+
+    nuclei = [(30, 30, "H"), (80, 30, "D"), (130, 30, "H"), (30, 100, "D"), (100, 110, "D")]
+    Image.fromarray(_draw(nuclei)).save(tmp_path / "drawn.png")
+    rows = [f"drawn.png,{x},{y},{'P' if s == 'D' else 'N'}" for x, y, s in nuclei]
+    (tmp_path / "points.csv").write_text("image,x,y,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "stain.json"
+    args = ["evaluate", "--method", "stain", "--data", str(tmp_path / "points.csv"),
+            "--label-map", "P=tumor_pos,N=tumor_neg", "--out", str(out)]
+    assert main(args) == 2  # the rule has no scale of its own
+    assert "--mpp" in capsys.readouterr().err
+    assert main([*args, "--mpp", "0.5"]) == 0
+    report = json.loads(out.read_text())
+    assert report["model"]["name"] == "stain rule"
+    assert report["detection"]["f1"] == 1.0 and report["classification"]["macro"]["f1"] == 1.0
+    assert report["positive_fraction"]["pred"] == pytest.approx(3 / 5)

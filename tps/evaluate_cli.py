@@ -4,18 +4,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model.data.arguments import add_data_arguments
 from model.evaluation import DEFAULT_RADIUS_PX
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scoring.decode import DecodedCells
+
+# The stain rule has no scale of its own; its matching radius in pixels refers to the models'.
+REFERENCE_MPP = 0.5
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
-        "evaluate", help="score an ONNX model against point annotations (P/R/F1, counts, TPS-like)")
-    parser.add_argument("--model", type=Path, required=True, help="exported ONNX model")
-    add_data_arguments(parser, "microns per pixel of the images (default: the model's own mpp)")
+        "evaluate", help="score an ONNX model (or the stain rule) against point annotations "
+                         "(P/R/F1, counts, TPS-like)")
+    parser.add_argument("--method", choices=("model", "stain"), default="model",
+                        help="the ONNX model, or the classical stain rule (scoring/stain_rule.py),"
+                             " the reference row of every evaluation")
+    parser.add_argument("--model", type=Path, help="exported ONNX model (--method model)")
+    add_data_arguments(parser, "microns per pixel of the images (default: the model's own mpp; "
+                               "required with --method stain)")
     radius = parser.add_mutually_exclusive_group()
     radius.add_argument("--radius-px", type=float, default=DEFAULT_RADIUS_PX,
                         help="matching radius in pixels at the model's resolution (default 12)")
@@ -47,25 +62,57 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from model.data.point_readers import read_annotations
     from model.data.samples import to_sample
     from model.evaluation import count_image, radius_in_image_px, summarize
-    from scoring.model_info import ModelInfo
-    from scoring.region_detect import detect_region
 
-    info = ModelInfo.from_onnx(args.model)
-    image_mpp = args.mpp if args.mpp is not None else info.mpp
-    label_map = parse_label_map(args.label_map, info.classes)
+    detector = _detector(args)
+    image_mpp = args.mpp if args.mpp is not None else detector.mpp
+    label_map = parse_label_map(args.label_map, detector.classes)
     # Predictions come back in each image's own frame, so the truth is never resampled;
     # only the radius moves from the model's pixels (or microns) to the image's.
-    radius = radius_in_image_px(image_mpp, info.mpp, args.radius_px, args.radius_um)
+    radius = radius_in_image_px(image_mpp, detector.mpp, args.radius_px, args.radius_um)
     counts = []
     for item in read_annotations(args.data, args.data_format):
         sample = to_sample(item, label_map)  # one image in memory at a time
-        cells = detect_region(args.model, sample.image, image_mpp, args.threshold)
+        cells = detector.detect(sample.image, image_mpp)
         counts.append(count_image(cells.xy, cells.cls, sample.xy, sample.labels, radius,
-                                  len(info.classes), sample.name))
-    report = summarize(counts, info.classes, info.tumor_pos, info.tumor_neg, radius)
+                                  len(detector.classes), sample.name))
+    report = summarize(counts, detector.classes, detector.tumor_pos, detector.tumor_neg, radius)
+    return {"model": detector.report, "data": str(args.data), "image_mpp": image_mpp,
+            "model_mpp": detector.mpp, "threshold": detector.threshold} | report
+
+
+@dataclass(frozen=True)
+class _Detector:
+    classes: tuple[str, ...]
+    tumor_pos: tuple[str, ...]
+    tumor_neg: tuple[str, ...]
+    mpp: float  # the scale the matching radius in pixels refers to
+    threshold: float | None
+    report: dict[str, str]
+    detect: Callable[[np.ndarray, float], DecodedCells]
+
+
+def _detector(args: argparse.Namespace) -> _Detector:
+    from scoring.errors import ModelError
+
+    if args.method == "stain":
+        from scoring.stain_rule import STAIN_CLASSES, StainRule, detect_by_stain
+
+        if args.mpp is None:
+            raise ModelError("the stain rule needs the images' microns per pixel: give --mpp")
+        rule = StainRule()
+        return _Detector(STAIN_CLASSES, ("tumor_pos",), ("tumor_neg",), REFERENCE_MPP, None,
+                         {"name": "stain rule", "version": str(asdict(rule)), "sha256": ""},
+                         lambda image, mpp: detect_by_stain(image, mpp, rule))
+    from scoring.model_info import ModelInfo
+    from scoring.region_detect import detect_region
+
+    if args.model is None:
+        raise ModelError("give --model (or --method stain)")
+    info = ModelInfo.from_onnx(args.model)
     threshold = info.threshold if args.threshold is None else args.threshold
-    return {"model": info.as_report(), "data": str(args.data), "image_mpp": image_mpp,
-            "model_mpp": info.mpp, "threshold": threshold} | report
+    return _Detector(info.classes, info.tumor_pos, info.tumor_neg, info.mpp, threshold,
+                     info.as_report(),
+                     lambda image, mpp: detect_region(args.model, image, mpp, args.threshold))
 
 
 def format_report(report: dict[str, Any]) -> str:
