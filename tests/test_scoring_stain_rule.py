@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scoring.optical_density import UNIT_STAINS, rgb_from_density
-from scoring.stain_rule import TUMOR_NEG, TUMOR_POS, StainRule, detect_by_stain, disk_mean
+from scoring.stain_rule import TUMOR_NEG, TUMOR_POS, StainRule, cell_dab, detect_by_stain
 
 MPP = 0.5
 GLASS = (245, 245, 243)
@@ -50,9 +50,18 @@ def test_the_rule_works_in_microns_whatever_the_pixel_size() -> None:
     assert np.allclose(sorted(at_1um.xy[:, 0] * 2), [40, 110], atol=2)
 
 
-def test_disk_mean_averages_exactly_the_disk() -> None:
-    values = np.zeros((21, 21))
-    values[10, 10] = 13.0  # one pixel inside every disk centred on it
-    radius = 2.0  # 13 pixels within 2 px of the centre
-    assert disk_mean(values, np.array([[10.0, 10.0]]), radius)[0] == pytest.approx(1.0)
-    assert disk_mean(values, np.array([[0.0, 0.0]]), radius)[0] == 0.0
+def test_a_brown_membrane_makes_a_blue_nucleus_positive() -> None:
+    """PD-L1 stains the membrane, not the nucleus: a ring of DAB 4-5 um out is positive."""
+    size = 60
+    image = np.full((size, size, 3), GLASS, np.uint8)
+    yy, xx = np.mgrid[:size, :size]
+    distance = np.hypot(xx - 30, yy - 30) * MPP  # um from the centre
+    image[distance <= 3.0] = rgb_from_density(1.2 * UNIT_STAINS[0])
+    ring = (distance >= 4.0) & (distance <= 5.0)
+    rule = StainRule()
+    bare = cell_dab(image, np.array([[30.0, 30.0]]), MPP, rule)
+    image[ring] = rgb_from_density(3.0 * UNIT_STAINS[2])
+    ringed = cell_dab(image, np.array([[30.0, 30.0]]), MPP, rule)
+    assert bare.nucleus[0] < 0.05 and ringed.nucleus[0] < 0.05  # the nucleus stays blue
+    assert bare.membrane[0] < 0.05 and ringed.membrane[0] == pytest.approx(3.0, abs=0.05)
+    assert not bare.positive(rule)[0] and ringed.positive(rule)[0]
