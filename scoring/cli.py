@@ -87,6 +87,7 @@ def report_error(label: str, exc: Exception, debug: bool, *names: str) -> None:
 def run_score(args: argparse.Namespace) -> int:
     from scoring import pipeline
     from scoring.output_folders import StagedFolder, folder_stem, remove_stale_partials
+    from scoring.pdf_report import write_slide_report
 
     cutoffs = tuple(args.cutoffs) if args.cutoffs else None
     try:
@@ -114,6 +115,9 @@ def run_score(args: argparse.Namespace) -> int:
                     result = pipeline.score_slide(slide, staging, params, progress=progress)
                 finally:
                     progress.end()  # an error or Ctrl-C mid-slide starts on a line of its own
+                # report.pdf is one of the outputs: if it cannot be written the slide fails
+                # like any other, and no folder without it is published.
+                write_slide_report(staging, result, slide.name, staging / "report.pdf")
                 out_dir = folder.publish()
         except Exception as exc:  # noqa: BLE001 - any failure is this slide's, not the batch's
             report_error(slide.name, exc, args.debug)

@@ -1,12 +1,15 @@
-"""Batch reports: one row per slide, as JSON or as CSV that spreadsheets cannot execute."""
+"""Batch reports: one row per slide, as JSON or as CSV that spreadsheets cannot execute; and
+what the PDF reports (scoring/pdf_report.py) are drawn from."""
 from __future__ import annotations
 
 import csv
 import io
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from jobs.records import Job, Slide
+from scoring.pdf_report import SlideEntry
 
 COUNT_KEYS = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 COLUMNS = (
@@ -75,3 +78,12 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow([csv_cell(row[column]) for column in COLUMNS])
     return buffer.getvalue()
+
+
+def pdf_entry(slide: Slide, job: Job) -> SlideEntry:
+    """A job as a PDF report draws it: the lab's label, its result and result folder, the time
+    it finished (the report's date) and its error. Plain values, so that the database session
+    can be closed before the PDF is drawn."""
+    return SlideEntry(label=slide.label, state=job.state, result=job.result,
+                      result_dir=Path(job.result_dir) if job.result_dir else None,
+                      finished_at=job.finished_at, error=job.error)

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.records import Batch, BatchJob, Job, Slide
+from scoring.pdf_report import batch_report_pdf
 from service.deps import DbSession, LabId, State
 from service.errors import NotFound
-from service.reports import report_row, to_csv
+from service.reports import pdf_entry, report_row, to_csv
 from service.route_class import SessionReleasingRoute
 from service.routes_jobs import lab_job, new_job
 from service.schemas import BatchCreate, BatchOut, as_utc
@@ -72,12 +73,16 @@ def get_batch(batch_id: str, session: DbSession, lab_id: LabId) -> BatchOut:
     return _batch_out(batch, _members(session, batch.id))
 
 
-def _rows(session: Session, lab_id: str, batch_id: str) -> list[dict[str, Any]]:
+def _slides_and_jobs(session: Session, lab_id: str, batch_id: str) -> list[tuple[Slide, Job]]:
     batch = _lab_batch(session, lab_id, batch_id)
     jobs = _members(session, batch.id)
     slides = {s.id: s for s in session.scalars(
         select(Slide).where(Slide.id.in_({j.slide_id for j in jobs})))}
-    return [report_row(slides[j.slide_id], j) for j in jobs]
+    return [(slides[j.slide_id], j) for j in jobs]
+
+
+def _rows(session: Session, lab_id: str, batch_id: str) -> list[dict[str, Any]]:
+    return [report_row(slide, job) for slide, job in _slides_and_jobs(session, lab_id, batch_id)]
 
 
 @router.get("/{batch_id}/report.json")
@@ -89,3 +94,12 @@ def report_json(batch_id: str, session: DbSession, lab_id: LabId) -> list[dict[s
 def report_csv(batch_id: str, session: DbSession, lab_id: LabId) -> Response:
     return Response(to_csv(_rows(session, lab_id, batch_id)), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'})
+
+
+@router.get("/{batch_id}/report.pdf", response_class=Response)
+def report_pdf(batch_id: str, session: DbSession, lab_id: LabId) -> Response:
+    """A summary page (one row per slide, as in report.csv), then a page per succeeded slide."""
+    entries = [pdf_entry(slide, job) for slide, job in _slides_and_jobs(session, lab_id, batch_id)]
+    session.close()  # drawing the PDF needs no database connection
+    return Response(batch_report_pdf(entries), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="batch-{batch_id}.pdf"'})

@@ -5,14 +5,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs.records import Job
+from jobs.records import Job, Slide
+from scoring.pdf_report import slide_report_pdf
 from service.deps import DbSession, LabId, State
 from service.errors import BadRequest, Conflict, NotFound
+from service.reports import pdf_entry
 from service.route_class import SessionReleasingRoute
 from service.routes_slides import lab_slide
 from service.schemas import JobCreate, JobOut, Progress, as_utc
@@ -130,3 +132,17 @@ def get_cells(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
 def get_overlay(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
     return FileResponse(_output_file(session, lab_id, job_id, "overlay.png"),
                         media_type="image/png")
+
+
+@router.get("/{job_id}/report.pdf", response_class=Response)
+def get_report_pdf(job_id: str, session: DbSession, lab_id: LabId) -> Response:
+    """The one-page PDF report, drawn on request from the result, its folder's pictures and the
+    slide's label (so it never disagrees with them)."""
+    job = _finished(lab_job(session, lab_id, job_id))
+    slide = session.get(Slide, job.slide_id)
+    if job.result is None or slide is None:
+        raise NotFound(f"job {job_id} has no result to report")
+    entry = pdf_entry(slide, job)
+    session.close()  # drawing the PDF needs no database connection
+    return Response(slide_report_pdf(entry), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="job-{job_id}.pdf"'})
