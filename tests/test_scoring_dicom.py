@@ -54,7 +54,12 @@ def test_a_series_folder_scores_like_its_tiff(series: tuple[Path, Path, Path],
 def test_a_lone_coarse_instance_gets_the_resolution_error(series: tuple[Path, Path, Path],
                                                           tmp_path: Path) -> None:
     _tiff, folder, model = series
-    coarsest = min(folder.glob("*.dcm"), key=lambda p: p.stat().st_size)
+    import pydicom
+
+    def width(path: Path) -> int:  # the instance's whole-image width (level size)
+        return int(pydicom.dcmread(path, stop_before_pixels=True).TotalPixelMatrixColumns)
+
+    coarsest = min(folder.glob("*.dcm"), key=width)
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copy(coarsest, alone / "level.dcm")

@@ -144,3 +144,27 @@ def test_a_fluorescence_slide_gets_no_score(marker_model: Path, tmp_path: Path) 
     with pytest.raises(UnscorableSlide, match="fluorescence"):
         score_slide(slide, tmp_path / "out", ScoreParams(marker_model))
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_the_same_tissue_gives_the_same_cells_within_three_percent_of_scale(
+        marker_model: Path, tmp_path: Path) -> None:
+    """0.49-0.51 um/px are all read as the model's 0.5: no resampling blur for some and not
+    for others, so the counts cannot jump with a 0.2 % change of the stated scale."""
+    image, truth = markers_image(700, 600, seed=9, tissue_box=(40, 40, 660, 560))
+    slide = write_pyramid_tiff(tmp_path / "s.tiff", image, mpp=0.5)
+    cells = {}
+    for mpp in (0.49, 0.499, 0.5, 0.51):
+        score_slide(slide, tmp_path / str(mpp), ScoreParams(marker_model, mpp=mpp))
+        cells[mpp] = _cells(tmp_path / str(mpp))
+    assert all(found == cells[0.5] for found in cells.values())
+    assert len(cells[0.5]) == len(truth)
+
+
+def test_a_scale_near_a_pyramid_level_reads_that_level_as_it_is() -> None:
+    from scoring.resample import snapped_scale
+
+    levels = (1.0, 2.0, 4.0)
+    assert snapped_scale(0.5 / 0.2527, levels) == 2.0  # a 40x Aperio scan: level 1 as it is
+    assert snapped_scale(0.5 / 0.499, levels) == 1.0
+    assert snapped_scale(0.5 / 0.45, levels) == pytest.approx(1.1111, abs=1e-4)  # resampled
+    assert snapped_scale(3.0, levels) == 3.0
