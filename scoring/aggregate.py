@@ -1,10 +1,11 @@
-"""One streaming pass over the cell file: counts per class, per tissue fragment, per mm^2.
+"""One streaming pass over the cell file: counts per class, per fragment, per heatmap tile.
 
 Only integer counts are accumulated here; every percentage is computed afterwards by
 scoring.tps from summed counts, so slide, fragment and grid scores all divide exactly once.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from scoring.model_info import ModelInfo
 from scoring.slide_info import SlideInfo
 from scoring.tissue_mask import TissueMask
 
-GRID_MM = 1.0  # heatmap cell edge: TPS per mm^2
+GRID_MM = 1.0  # count_cells' default grid square edge
+# The heatmap's tiles adapt to the tissue: about HEATMAP_TILES along its longer side, with an
+# edge of 1, 2, 2.5 or 5 times a power of ten (so the legend reads "per 0.25 mm tile"), never
+# under MIN_TILE_MM: a 0.1 mm tile (0.01 mm^2) holds some 30-60 cells in solid tumour, fewer
+# would make each tile's TPS noise.
+HEATMAP_TILES = 40
+MIN_TILE_MM = 0.1
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
 
 
 @dataclass(frozen=True)
@@ -70,13 +78,37 @@ class SlideCounts:
     class_counts: np.ndarray  # (C,) int64 over the whole slide
     fragment_counts: np.ndarray  # (F, C) int64; row f is fragment f + 1
     outside_counts: np.ndarray  # (C,) cells with no fragment at all (only when F == 0)
-    grid_pos: np.ndarray  # (gh, gw) int64 tumour positive cells per GRID_MM square
-    grid_neg: np.ndarray  # (gh, gw) int64 tumour negative cells per GRID_MM square
+    grid_pos: np.ndarray  # (gh, gw) int64 tumour positive cells per grid square
+    grid_neg: np.ndarray  # (gh, gw) int64 tumour negative cells per grid square
     grid_px: float  # edge of a grid square in level-0 pixels
+    grid_mm: float = GRID_MM  # the same edge in mm
 
 
-def grid_shape(slide: SlideInfo) -> tuple[tuple[int, int], float]:
-    grid_px = GRID_MM * 1000.0 / slide.mpp
+def nice_ceil(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `value` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (*NICE_STEPS, 10.0):
+        if step * power >= value * (1.0 - 1e-9):
+            return float(f"{step * power:.6g}")  # 0.30000000000000004 -> 0.3
+    raise AssertionError("unreachable: 10 * power > value")
+
+
+def heatmap_grid_mm(tissue: TissueMask, slide: SlideInfo) -> float:
+    """Heatmap tile edge in mm for this slide: 20 to 40 tiles along the tissue's longer side
+    (the slide's when there is no tissue), at least MIN_TILE_MM."""
+    rows, cols = np.nonzero(tissue.mask)
+    if rows.size:
+        long_px = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) * tissue.downsample
+    else:
+        long_px = max(slide.width, slide.height)
+    long_mm = float(long_px) * slide.mpp / 1000.0
+    return max(MIN_TILE_MM, nice_ceil(long_mm / HEATMAP_TILES))
+
+
+def grid_shape(slide: SlideInfo, grid_mm: float = GRID_MM) -> tuple[tuple[int, int], float]:
+    """(rows, columns) of grid squares covering the slide from its top-left corner, and the
+    square's edge in level-0 pixels."""
+    grid_px = grid_mm * 1000.0 / slide.mpp
     return (max(1, int(np.ceil(slide.height / grid_px))),
             max(1, int(np.ceil(slide.width / grid_px)))), grid_px
 
@@ -91,10 +123,10 @@ def mask_pixel_of(x: np.ndarray, y: np.ndarray, tissue: TissueMask) -> tuple[np.
 
 def count_cells(cells_path: Path, tissue: TissueMask, slide: SlideInfo, n_classes: int,
                 tumor: TumorClassIds, fragments: Fragments,
-                chunk_cells: int = 1 << 16) -> SlideCounts:
+                chunk_cells: int = 1 << 16, grid_mm: float = GRID_MM) -> SlideCounts:
     n_frag = fragments.count
     frag_counts = np.zeros((n_frag + 1) * n_classes, dtype=np.int64)  # row 0: no fragment
-    (gh, gw), grid_px = grid_shape(slide)
+    (gh, gw), grid_px = grid_shape(slide, grid_mm)
     grid_pos = np.zeros(gh * gw, dtype=np.int64)
     grid_neg = np.zeros(gh * gw, dtype=np.int64)
     for chunk in read_cells(cells_path, chunk_cells):
@@ -117,4 +149,5 @@ def count_cells(cells_path: Path, tissue: TissueMask, slide: SlideInfo, n_classe
         grid_pos=grid_pos.reshape(gh, gw),
         grid_neg=grid_neg.reshape(gh, gw),
         grid_px=grid_px,
+        grid_mm=grid_mm,
     )

@@ -12,6 +12,7 @@ from scoring.inference import get_runner
 from scoring.intake import mpp_problem, resolution_problem
 from scoring.outputs import write_outputs
 from scoring.prefetch import TileSource
+from scoring.resample import snapped_scale
 from scoring.roi import apply_roi
 from scoring.slide_cells import Progress, detect_cells
 from scoring.slide_info import StoredSlide
@@ -85,20 +86,21 @@ def score_slide(slide_path: Path, out_dir: Path, params: ScoreParams,
         tissue_s = time.perf_counter() - started
         tile = _round_up(params.tile_size, model.input_multiple)
         halo = _round_up(params.halo, model.input_multiple)
-        grid = plan_tiles(reader.info.width, reader.info.height, model.mpp / reader.info.mpp,
+        scale = snapped_scale(model.mpp / reader.info.mpp, reader.level_downsamples)
+        grid = plan_tiles(reader.info.width, reader.info.height, scale,
                           tile, halo, model.input_multiple, tissue)
         with CellSink(cells_path) as sink:
             model_s = detect_cells(TileSource(reader, grid), runner, tissue, threshold, sink,
                                    params.batch_size, params.read_workers, progress)
-        slide = reader.info
-    timings = {"tissue_s": tissue_s, "model_s": model_s,
-               "detect_s": time.perf_counter() - started - tissue_s}
-    reported = {**asdict(params), "threshold": threshold, "cutoffs": list(cutoffs),
-                "tile_size": tile, "halo": halo, "provider": runner.provider,
-                "tiles": len(grid), "tiles_total": grid.total_cores}
-    try:
-        result = write_outputs(out_dir, cells_path, tissue, slide, model, reported, timings,
-                               cutoffs, stain)
-    finally:
-        cells_path.unlink(missing_ok=True)
+        timings = {"tissue_s": tissue_s, "model_s": model_s,
+                   "detect_s": time.perf_counter() - started - tissue_s}
+        reported = {**asdict(params), "threshold": threshold, "cutoffs": list(cutoffs),
+                    "tile_size": tile, "halo": halo, "provider": runner.provider,
+                    "tiles": len(grid), "tiles_total": grid.total_cores}
+        # Inside the with-block: the review crops are read from the slide, still open.
+        try:
+            result = write_outputs(out_dir, cells_path, tissue, reader.info, model, reported,
+                                   timings, cutoffs, stain, reader=reader)
+        finally:
+            cells_path.unlink(missing_ok=True)
     return result

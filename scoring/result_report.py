@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring.aggregate import GRID_MM, Fragments, SlideCounts, TumorClassIds
+from scoring.aggregate import Fragments, SlideCounts, TumorClassIds
 from scoring.model_info import ModelInfo
 from scoring.result_schema import SCHEMA_VERSION
 from scoring.slide_info import SlideInfo
@@ -73,7 +73,8 @@ def fragment_reports(counts: SlideCounts, fragments: Fragments, tissue: TissueMa
 def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
                  slide: SlideInfo, model: ModelInfo, params: dict[str, Any],
                  timings: dict[str, float], cutoffs: tuple[float, ...],
-                 files: dict[str, str], stain: StainReading) -> dict[str, Any]:
+                 files: dict[str, str], stain: StainReading,
+                 review_crops: list[dict[str, Any]]) -> dict[str, Any]:
     tumor = TumorClassIds.from_model(model)
     pos, neg = tumor.split(counts.class_counts)
     score = score_counts(pos, neg, cutoffs)
@@ -97,8 +98,9 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
         "tissue_area_mm2": tissue.area_mm2(slide.mpp),
         "fragments": fragments_out,
         "cells_outside_fragments": int(counts.outside_counts.sum()),
-        "heatmap": {"grid_mm": GRID_MM, "shape": list(counts.grid_pos.shape)},
+        "heatmap": {"grid_mm": counts.grid_mm, "shape": list(counts.grid_pos.shape)},
         "files": files,
+        "review_crops": review_crops,
         # Explicit fields only: never the path, file name, label, macro or vendor properties.
         "slide": {"sha256": slide.sha256, "width": slide.width, "height": slide.height,
                   "mpp": slide.mpp, "vendor": slide.vendor},

@@ -74,8 +74,26 @@ class ModelReport(_Strict):
 
 
 class Heatmap(_Strict):
-    grid_mm: float
-    shape: tuple[int, int] = Field(description="rows, columns of grid squares")
+    """heatmap.png's grid: TPS per square tile, tiles laid from the slide's top-left corner."""
+
+    grid_mm: float = Field(description="tile edge in mm, chosen per slide: 20 to 40 tiles "
+                                       "along the tissue's longer side, 1, 2, 2.5 or 5 times "
+                                       "a power of ten, at least 0.1")
+    shape: tuple[int, int] = Field(description="rows, columns of tiles covering the slide")
+
+
+class ReviewCrop(_Strict):
+    """A square of the slide a reviewer should look at, every call drawn on it."""
+
+    file: str = Field(description="PNG in the result folder: crop-1.png, crop-2.png, ...; "
+                                  "512 x 512 px at the model's mpp")
+    x: int = Field(description="level-0 x of the crop's left edge")
+    y: int = Field(description="level-0 y of the crop's top edge")
+    size_px: int = Field(description="level-0 pixels along the crop's edge")
+    reason: str = Field(description="why it was chosen: 'near a cutoff' (the densest tumour "
+                                    "of a fragment whose TPS is near a cutoff), 'densest "
+                                    "tumour', 'most PD-L1 positive tumour', or 'most cells' "
+                                    "(a slide without tumour cells); other reasons may come")
 
 
 class Result(_Strict):
@@ -97,6 +115,9 @@ class Result(_Strict):
     cells_outside_fragments: int = Field(description="non-zero only when no tissue was found")
     heatmap: Heatmap
     files: dict[str, str] = Field(description="role -> file name in the result folder")
+    review_crops: list[ReviewCrop] = Field(description="up to 6 crops in the order chosen, "
+                                                       "the reasons taken in turn; fewer on a "
+                                                       "small slide, none without cells")
     slide: SlideReport
     model: ModelReport
     params: dict[str, Any]

@@ -79,3 +79,28 @@ def write_cells(path: Path, cells: np.ndarray, chunk: int = 7) -> Path:
         for start in range(0, len(cells), chunk):
             sink.append(cells[start:start + chunk])
     return path
+
+
+class TissueReader:
+    """Stands in for an open slide in the review-crop tests: one level, each level-0 pixel the
+    colour of its thumbnail pixel, glass beyond the slide's edge."""
+
+    level_downsamples = (1.0,)
+
+    def __init__(self, tissue: TissueMask, width: int = 7680, height: int = 5120) -> None:
+        self.tissue, self.width, self.height = tissue, width, height
+        self.reads: list[tuple[int, int, int, int, int]] = []
+
+    def best_level(self, downsample: float) -> int:
+        return 0
+
+    def read_rgb(self, level: int, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+        self.reads.append((level, x0, y0, width, height))
+        ys, xs = np.arange(y0, y0 + height), np.arange(x0, x0 + width)
+        h, w = self.tissue.mask.shape
+        rows = np.clip(ys // int(self.tissue.downsample), 0, h - 1)
+        cols = np.clip(xs // int(self.tissue.downsample), 0, w - 1)
+        rgb = self.tissue.thumbnail[rows][:, cols].copy()
+        outside = (ys[:, None] >= self.height) | (xs[None, :] >= self.width)
+        rgb[outside] = 255
+        return rgb

@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scoring.aggregate import SlideCounts
 from scoring.cells import CELL_DTYPE
 from scoring.class_colors import CLASS_RGB
 from scoring.outputs import FILES, write_outputs
 from scoring.result_schema import SCHEMA_PATH, Result, json_schema
-from scoring.slide_images import heat_colors, tps_grid
 from scoring.stain_check import read_stain
 from tests.scoring_inputs import (
     MPP,
+    TissueReader,
     make_model,
     make_slide,
     make_tissue,
@@ -39,7 +38,8 @@ def _score(out_dir: Path, cells: np.ndarray, cutoffs: tuple[float, ...] = (1.0, 
     cells_path = write_cells(out_dir.parent / "cells.bin", cells)
     tissue = make_tissue()
     return write_outputs(out_dir, cells_path, tissue, make_slide(), make_model(), PARAMS,
-                         {"inference_s": 2.0}, cutoffs, read_stain(tissue))
+                         {"inference_s": 2.0}, cutoffs, read_stain(tissue),
+                         reader=TissueReader(tissue))
 
 
 @pytest.fixture()
@@ -75,7 +75,11 @@ def test_result_json_holds_the_scores(out_dir: Path) -> None:
                                "vendor": "aperio"}
     assert result["model"] == {"name": "test-model", "version": "0.0.1", "sha256": "ab" * 32}
     assert result["timings"]["inference_s"] == 2.0 and result["timings"]["outputs_s"] > 0
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(FILES.values())
+    crops = [c["file"] for c in result["review_crops"]]
+    assert crops == [f"crop-{i}.png" for i in range(1, len(crops) + 1)] and crops
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*FILES.values(), *crops])
+    # 0.1 mm tiles: 20 to 40 along the tissue's 3.3 mm, over the 3.84 x 2.56 mm slide.
+    assert result["heatmap"] == {"grid_mm": 0.1, "shape": [26, 39]}
 
 
 def test_fragments_sum_to_the_slide(out_dir: Path) -> None:
@@ -146,6 +150,10 @@ def test_zero_tumour_cells_give_a_null_tps(tmp_path: Path) -> None:
 def test_empty_cell_file_still_writes_valid_files(tmp_path: Path) -> None:
     result = _score(tmp_path / "out", np.zeros(0, dtype=CELL_DTYPE))
     assert result["tumor_cells"] == 0 and result["tps"] is None
+    assert result["review_crops"] == [] and not list((tmp_path / "out").glob("crop-*"))
+    for name in ("overlay.png", "heatmap.png"):
+        with Image.open(tmp_path / "out" / name) as image:
+            assert image.height > 80  # the picture and its legend
     assert json.loads((tmp_path / "out" / "cells.geojson").read_text())["features"] == []
     text = gzip.decompress((tmp_path / "out" / "cells.csv.gz").read_bytes()).decode()
     assert list(csv.reader(io.StringIO(text))) == [
@@ -157,37 +165,6 @@ def test_assay_cutoffs_change_the_category(tmp_path: Path) -> None:
     assert result["category"] == "<25%" and result["categories"] == ["<25%", ">=25%"]
 
 
-def test_overlay_marks_cells_in_their_class_colour(out_dir: Path) -> None:
-    with Image.open(out_dir / "overlay.png") as image:
-        overlay = np.asarray(image.convert("RGB"))
-    assert overlay.shape == (80, 120, 3)  # the 20 x 30 thumbnail enlarged 4 times
-    # The 30 tumour-positive cells around level-0 (896, 896) sit at overlay pixel ~(14, 14).
-    assert tuple(overlay[14, 14]) == CLASS_RGB["tumor_pos"]
-    assert tuple(overlay[0, 0]) == (255, 255, 255)  # glass stays glass
-
-
-def test_tps_grid_and_heat_colours() -> None:
-    pos = np.array([[30, 5, 0, 0], [0, 0, 1, 0]])
-    neg = np.array([[70, 0, 0, 0], [2, 0, 60, 0]])
-    counts = SlideCounts(np.zeros(4, np.int64), np.zeros((0, 4), np.int64),
-                         np.zeros(4, np.int64), pos, neg, 2000.0)
-    grid = tps_grid(counts)
-    np.testing.assert_allclose(grid[0, :2], [30.0, 100.0])
-    np.testing.assert_allclose(grid[1, :3], [0.0, np.nan, 100 / 61])
-    assert np.isnan(grid[0, 2])
-    colours = heat_colors(np.array([0.0, 50.0, 100.0, np.nan]))
-    np.testing.assert_allclose(colours, [[40, 90, 220], [240, 200, 40], [220, 40, 40],
-                                         [150, 150, 150]])
-
-
-def test_heatmap_has_the_thumbnail_and_a_legend(out_dir: Path) -> None:
-    with Image.open(out_dir / "heatmap.png") as heatmap:
-        assert heatmap.width >= 120 and heatmap.height > 80
-        # Grid square (0, 0) holds 30 positive of 100 tumour cells: 30 % blended over tissue.
-        expected = 0.4 * np.array([175, 180, 205]) + 0.6 * heat_colors(np.array([30.0]))[0]
-        np.testing.assert_allclose(heatmap.getpixel((14, 14)), expected, atol=1)
-
-
 def test_exported_json_schema_matches_the_models() -> None:
     assert json.loads(SCHEMA_PATH.read_text()) == json_schema()
 
@@ -197,7 +174,8 @@ def test_an_eosin_stained_slide_keeps_its_counts_but_gets_no_score(tmp_path: Pat
     tissue.thumbnail[tissue.mask] = (200, 150, 180)  # pink: H&E, not IHC
     cells_path = write_cells(tmp_path / "cells.bin", placed_cells())
     result = write_outputs(tmp_path / "out", cells_path, tissue, make_slide(), make_model(),
-                           PARAMS, {"inference_s": 2.0}, (1.0, 50.0), read_stain(tissue))
+                           PARAMS, {"inference_s": 2.0}, (1.0, 50.0), read_stain(tissue),
+                           reader=TissueReader(tissue))
     Result.model_validate(result)
     assert result["flags"]["not_ihc"] is True and result["stain"]["eosin"] > 0.12
     assert result["intake"]["stain"] == "he" and result["intake"]["modality"] == "brightfield"
