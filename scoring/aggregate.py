@@ -6,7 +6,7 @@ scoring.tps from summed counts, so slide, fragment and grid scores all divide ex
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from scipy import ndimage
 from scoring.cells import read_cells
 from scoring.model_info import ModelInfo
 from scoring.slide_info import SlideInfo
+from scoring.stain_rule import CellDab, StainRule
 from scoring.tissue_mask import TissueMask
 
 GRID_MM = 1.0  # count_cells' default grid square edge
@@ -82,6 +83,9 @@ class SlideCounts:
     grid_neg: np.ndarray  # (gh, gw) int64 tumour negative cells per grid square
     grid_px: float  # edge of a grid square in level-0 pixels
     grid_mm: float = GRID_MM  # the same edge in mm
+    # (2, 2) int64 tumour cells by the model's call (row: positive, negative) and the stain
+    # rule's (column: positive, negative)
+    stain_agreement: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.int64))
 
 
 def nice_ceil(value: float) -> float:
@@ -129,6 +133,8 @@ def count_cells(cells_path: Path, tissue: TissueMask, slide: SlideInfo, n_classe
     (gh, gw), grid_px = grid_shape(slide, grid_mm)
     grid_pos = np.zeros(gh * gw, dtype=np.int64)
     grid_neg = np.zeros(gh * gw, dtype=np.int64)
+    agreement = np.zeros(4, dtype=np.int64)
+    rule = StainRule()
     for chunk in read_cells(cells_path, chunk_cells):
         cls = chunk["cls"].astype(np.int64)
         if cls.size and (cls.min() < 0 or cls.max() >= n_classes):
@@ -141,6 +147,11 @@ def count_cells(cells_path: Path, tissue: TissueMask, slide: SlideInfo, n_classe
         cell = gy * gw + gx
         grid_pos += np.bincount(cell[np.isin(cls, tumor.pos)], minlength=gh * gw)
         grid_neg += np.bincount(cell[np.isin(cls, tumor.neg)], minlength=gh * gw)
+        tumour = np.isin(cls, tumor.pos) | np.isin(cls, tumor.neg)
+        model_neg = ~np.isin(cls[tumour], tumor.pos)
+        stain_neg = ~CellDab(chunk["dab_nucleus"][tumour],
+                             chunk["dab_membrane"][tumour]).positive(rule)
+        agreement += np.bincount(model_neg * 2 + stain_neg, minlength=4)
     per_fragment = frag_counts.reshape(n_frag + 1, n_classes)
     return SlideCounts(
         class_counts=per_fragment.sum(axis=0),
@@ -150,4 +161,5 @@ def count_cells(cells_path: Path, tissue: TissueMask, slide: SlideInfo, n_classe
         grid_neg=grid_neg.reshape(gh, gw),
         grid_px=grid_px,
         grid_mm=grid_mm,
+        stain_agreement=agreement.reshape(2, 2),
     )

@@ -8,9 +8,12 @@ from typing import Self
 
 import numpy as np
 
-# Level-0 pixel coordinates; cls indexes the model's `classes` metadata.
+# Level-0 pixel coordinates; cls indexes the model's `classes` metadata. dab_nucleus and
+# dab_membrane are the stain rule's measure of the cell (scoring.stain_rule.CellDab), for the
+# cross-check of the model's call.
 CELL_DTYPE = np.dtype(
-    [("x", "<f8"), ("y", "<f8"), ("cls", "<i2"), ("p_obj", "<f4"), ("p_class", "<f4")]
+    [("x", "<f8"), ("y", "<f8"), ("cls", "<i2"), ("p_obj", "<f4"), ("p_class", "<f4"),
+     ("dab_nucleus", "<f4"), ("dab_membrane", "<f4")]
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from scoring.aggregate import Fragments, SlideCounts, TumorClassIds
+from scoring.cross_check import cross_check
 from scoring.model_info import ModelInfo
 from scoring.result_schema import SCHEMA_VERSION
 from scoring.slide_info import SlideInfo
@@ -86,11 +87,14 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
         for part in (scores, *fragments_out):
             _withhold_score(part)
     scores["flags"]["not_ihc"] = not_ihc
+    check = cross_check(counts.stain_agreement, scores["tps"], cutoffs)
+    scores["flags"]["stain_disagrees"] = check["disagrees"]
     return {
         "schema_version": SCHEMA_VERSION,
         **scores,
         "stain": shares_report(stain),
         "intake": stain.report(),
+        "cross_check": check,
         "categories": category_labels(tuple(float(c) for c in cutoffs)),
         "cutoffs": [float(c) for c in cutoffs],
         "counts": _counts_by_name(counts.class_counts, model.classes),

@@ -29,6 +29,30 @@ class Flags(_Strict):
 class SlideFlags(Flags):
     not_ihc: bool = Field(description="the tissue holds eosin: H&E rather than IHC, so the "
                                       "TPS and category are withheld (see stain)")
+    stain_disagrees: bool = Field(description="the stain's positive share of the model's "
+                                              "tumour cells differs from the TPS by more than "
+                                              "the margin, or falls in another category "
+                                              "(see cross_check)")
+
+
+class StainCells(_Strict):
+    both_positive: int = Field(description="tumour cells the model and the stain call positive")
+    model_only: int = Field(description="positive by the model, negative by the stain")
+    stain_only: int = Field(description="negative by the model, positive by the stain")
+    both_negative: int
+
+
+class CrossCheck(_Strict):
+    """The model's TPS beside the stain rule's call on the same tumour cells."""
+
+    stain_positive_share: float | None = Field(description="percent of the model's tumour "
+                                                           "cells that the stain calls positive")
+    difference: float | None = Field(description="TPS minus the stain's share, in points")
+    opposite_categories: bool
+    disagrees: bool = Field(description="|difference| > margin, or opposite categories")
+    margin: float = Field(description="percentage points")
+    cells: StainCells
+    rule: dict[str, Any] = Field(description="the stain rule's parameters (microns, OD)")
 
 
 class Stain(_Strict):
@@ -110,6 +134,7 @@ class Result(_Strict):
     stain: Stain | None = Field(description="colour deconvolution of the tissue thumbnail; "
                                             "null when no tissue")
     intake: Intake
+    cross_check: CrossCheck
     tissue_area_mm2: float
     fragments: list[Fragment]
     cells_outside_fragments: int = Field(description="non-zero only when no tissue was found")

@@ -13,6 +13,7 @@ from scoring.inference import ModelRunner
 from scoring.prefetch import TileSource, prefetch
 from scoring.resample import to_model_input
 from scoring.slide_info import SlideInfo
+from scoring.stain_rule import cell_dab
 from scoring.tiling import TileGrid
 from scoring.tissue_mask import TissueMask
 
@@ -61,6 +62,8 @@ def detect_cells(source: TileSource, runner: ModelRunner, tissue: TissueMask,
             records["x"], records["y"] = level0_xy[keep, 0], level0_xy[keep, 1]
             records["cls"], records["p_obj"] = cells.cls[keep], cells.p_obj[keep]
             records["p_class"] = cells.p_class[keep]
+            dab = cell_dab(batch[b], cells.xy[keep], runner.info.mpp)
+            records["dab_nucleus"], records["dab_membrane"] = dab.nucleus, dab.membrane
             sink.append(records)
         done += len(batch)
         if progress is not None:

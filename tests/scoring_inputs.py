@@ -63,6 +63,14 @@ PLACED = [
 ]
 
 
+def _stain_of(cls: int, i: int) -> tuple[float, float]:
+    """(dab_nucleus, dab_membrane): the stain agrees with the call, except that every fifth
+    tumour-negative call has a DAB membrane (the stain rule calls it positive)."""
+    if cls == 0:
+        return 0.2, 3.0
+    return (0.1, 2.5) if cls == 1 and i % 5 == 0 else (0.1, 0.3)
+
+
 def placed_cells() -> np.ndarray:
     rows = []
     for row, col, cls, n in PLACED:
@@ -70,7 +78,7 @@ def placed_cells() -> np.ndarray:
         for i in range(n):
             # Spread cells a little inside the mask pixel, with fractional coordinates.
             rows.append((x + (i % 10) * 3.25 - 15, y + (i // 10) * 2.5 - 10, cls,
-                         0.5 + 0.004 * i, 0.6 + 0.003 * i))
+                         0.5 + 0.004 * i, 0.6 + 0.003 * i, *_stain_of(cls, i)))
     return np.array(rows, dtype=CELL_DTYPE)
 
 

@@ -68,7 +68,17 @@ def test_result_json_holds_the_scores(out_dir: Path) -> None:
     assert lo < result["tps"] < hi
     assert result["category"] == "1-49%"
     assert result["flags"] == {"inadequate": False, "near_cutoff": False,
-                               "no_tumor_cells": False, "not_ihc": False}
+                               "no_tumor_cells": False, "not_ihc": False,
+                               "stain_disagrees": True}
+    # The stain calls all 36 positive calls positive and 27 of the 132 negative ones (every
+    # fifth cell of each placed group, scoring_inputs._stain_of): 63 / 168 = 37.5 % against the
+    # model's 21.4 %, 16.1 points apart, beyond the 10-point margin, in the same category.
+    check = result["cross_check"]
+    assert check["cells"] == {"both_positive": 36, "model_only": 0, "stain_only": 27,
+                              "both_negative": 105}
+    assert check["stain_positive_share"] == pytest.approx(37.5)
+    assert check["difference"] == pytest.approx(100 * 36 / 168 - 37.5)
+    assert check["disagrees"] and not check["opposite_categories"]
     # Two 256-pixel mask pixels at 0.5 um are 0.128 mm squares: (48 + 104) * 0.016384 mm^2.
     assert result["tissue_area_mm2"] == pytest.approx(152 * 0.128 ** 2)
     assert result["slide"] == {"sha256": "cd" * 32, "width": 7680, "height": 5120, "mpp": MPP,
@@ -143,7 +153,8 @@ def test_zero_tumour_cells_give_a_null_tps(tmp_path: Path) -> None:
     result = _score(tmp_path / "out", cells[cells["cls"] >= 2])
     assert result["tps"] is None and result["tps_ci95"] is None and result["category"] is None
     assert result["flags"] == {"inadequate": True, "near_cutoff": False, "no_tumor_cells": True,
-                               "not_ihc": False}
+                               "not_ihc": False, "stain_disagrees": False}
+    assert result["cross_check"]["stain_positive_share"] is None
     assert '"tps": null' in (tmp_path / "out" / "result.json").read_text()
 
 
