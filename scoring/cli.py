@@ -136,14 +136,17 @@ def run_detect(args: argparse.Namespace) -> int:
     from scoring import region_detect
     from scoring.errors import TpsError
     from scoring.inference import get_runner
+    from scoring.stain_rule import STAIN_CLASSES, detect_by_stain
 
     try:
-        classes = get_runner(args.model).info.classes
-    except TpsError as exc:
+        classes = STAIN_CLASSES if args.method == "stain" else get_runner(args.model).info.classes
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        out = open(args.out, "w", newline="")  # noqa: SIM115 - closed by the with-block below
+    except (TpsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     failed = 0
-    with open(args.out, "w", newline="") as out:
+    with out:
         writer = csv.writer(out)
         writer.writerow(["image", "x", "y", "class", "p_obj"])
         for path in args.images:
@@ -154,7 +157,8 @@ def run_detect(args: argparse.Namespace) -> int:
                         rgb = np.asarray(image.convert("RGB"))
                 except (OSError, UnidentifiedImageError) as exc:
                     raise TpsError(f"not a readable image ({exc})") from exc
-                cells = region_detect.detect_region(args.model, rgb, args.mpp, args.threshold)
+                cells = (detect_by_stain(rgb, args.mpp) if args.method == "stain" else
+                         region_detect.detect_region(args.model, rgb, args.mpp, args.threshold))
                 rows = [[str(path), f"{x:.2f}", f"{y:.2f}", classes[c], f"{p:.4f}"]
                         for (x, y), c, p in zip(cells.xy.tolist(), cells.cls.tolist(),
                                                 cells.p_obj.tolist())]
@@ -186,6 +190,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     detect = sub.add_parser("detect", help="detect cells in plain PNG/JPEG/TIFF region images")
     detect.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    detect.add_argument("--method", choices=("model", "stain"), default="model",
+                        help="the ONNX model, or the classical stain rule (every cell tumour, "
+                             "positive by its DAB)")
     detect.add_argument("--model", type=Path, default=bundled_model_path(), help="ONNX point model")
     detect.add_argument("--mpp", type=float, required=True, help="microns per pixel of images")
     detect.add_argument("--out", type=Path, required=True, help="CSV: image,x,y,class,p_obj")

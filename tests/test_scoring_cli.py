@@ -261,3 +261,19 @@ def test_score_refuses_an_unknown_assay_or_bad_cutoffs_before_any_slide(
         err = capsys.readouterr().err
         assert code == 2 and needle in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_detect_by_the_stain_rule_into_a_folder_that_does_not_exist(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scoring_stain_rule import _draw
+
+    nuclei = [(30, 30, "H"), (80, 30, "D"), (130, 100, "D")]
+    Image.fromarray(_draw(nuclei)).save(tmp_path / "drawn.png")
+    out = tmp_path / "new" / "folder" / "cells.csv"
+    code = main(["detect", "--method", "stain", str(tmp_path / "drawn.png"), "--mpp", "0.5",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((round(float(r["x"])), round(float(r["y"])), r["class"]) for r in rows) == [
+        (30, 30, "tumor_neg"), (80, 30, "tumor_pos"), (130, 100, "tumor_pos")]
