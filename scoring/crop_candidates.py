@@ -1,6 +1,6 @@
-"""Candidate review crops, with their reasons: the densest tumour, the most PD-L1 positive
-tumour, the densest tumour of each fragment whose TPS is near a cutoff (and the most cells,
-on a slide without tumour cells). Cells are counted in one streaming pass on bins an eighth
+"""Candidate review crops, with their reasons: the densest tumour of each fragment whose TPS is
+near a cutoff, where the model and the stain disagree most, the densest tumour, the most PD-L1
+positive tumour (and the most cells, on a slide without tumour cells). Cells are counted in one streaming pass on bins an eighth
 of a crop wide; a window is 8 x 8 bins, so windows slide by an eighth of a crop."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from scoring.aggregate import Fragments, SlideCounts, TumorClassIds, mask_pixel_
 from scoring.cells import read_cells
 from scoring.crop_choice import CROP_COUNT, CropCandidate
 from scoring.slide_info import SlideInfo
+from scoring.stain_rule import CellDab, StainRule
 from scoring.tissue_mask import TissueMask
 from scoring.tps import score_counts
 
@@ -23,6 +24,8 @@ NEAR_CUTOFF = "near a cutoff"
 DENSEST = "densest tumour"
 MOST_POSITIVE = "most PD-L1 positive tumour"
 MOST_CELLS = "most cells"  # only on a slide with cells but no tumour cells
+DISAGREE = "model and stain disagree"  # tumour cells the model and the stain rule call apart
+MIN_DISAGREEING = 5  # fewer is the stain rule's own noise
 # A fragment is near a cutoff when its 95 % interval straddles one, or its TPS lies within
 # a fifth of the cutoff of it (at least 1 point): 0-2 % for 1 %, 40-60 % for 50 %.
 NEAR_FRACTION, NEAR_MIN_POINTS = 0.2, 1.0
@@ -36,12 +39,14 @@ class CellBins:
     neg: np.ndarray  # (gh, gw) int64 tumour negative cells per bin
     cells: np.ndarray  # (gh, gw) int64 cells of any class per bin
     bin_px: float  # level-0 edge of a bin
+    disagree: np.ndarray  # (gh, gw) int64 tumour cells whose stain call differs from the model's
 
 
 def count_bins(cells_path: Path, slide: SlideInfo, tumor: TumorClassIds, side: float) -> CellBins:
     bin_px = side / BINS_PER_SIDE
     gh, gw = math.ceil(slide.height / bin_px), math.ceil(slide.width / bin_px)
-    pos, neg, cells = (np.zeros(gh * gw, np.int64) for _ in range(3))
+    pos, neg, cells, disagree = (np.zeros(gh * gw, np.int64) for _ in range(4))
+    rule = StainRule()
     for chunk in read_cells(cells_path):
         gy = np.clip((chunk["y"] // bin_px).astype(np.int64), 0, gh - 1)
         gx = np.clip((chunk["x"] // bin_px).astype(np.int64), 0, gw - 1)
@@ -49,7 +54,11 @@ def count_bins(cells_path: Path, slide: SlideInfo, tumor: TumorClassIds, side: f
         pos += np.bincount(index[np.isin(cls, tumor.pos)], minlength=gh * gw)
         neg += np.bincount(index[np.isin(cls, tumor.neg)], minlength=gh * gw)
         cells += np.bincount(index, minlength=gh * gw)
-    return CellBins(pos.reshape(gh, gw), neg.reshape(gh, gw), cells.reshape(gh, gw), bin_px)
+        stain_pos = CellDab(chunk["dab_nucleus"], chunk["dab_membrane"]).positive(rule)
+        apart = (np.isin(cls, tumor.pos) & ~stain_pos) | (np.isin(cls, tumor.neg) & stain_pos)
+        disagree += np.bincount(index[apart], minlength=gh * gw)
+    return CellBins(pos.reshape(gh, gw), neg.reshape(gh, gw), cells.reshape(gh, gw), bin_px,
+                    disagree.reshape(gh, gw))
 
 
 def window_sums(bins: np.ndarray, n: int = BINS_PER_SIDE) -> np.ndarray:
@@ -94,6 +103,9 @@ def crop_candidates(bins: CellBins, slide: SlideInfo, side: int, counts: SlideCo
     tumour = window_sums(bins.pos + bins.neg)
     out = _near_cutoff(tumour, bins, slide, side, counts, fragments, tissue, tumor, cutoffs,
                        candidate)
+    out += [candidate(i, j, DISAGREE, v)
+            for i, j, v in top_windows(window_sums(bins.disagree), CROP_COUNT)
+            if v >= MIN_DISAGREEING]
     out += [candidate(i, j, DENSEST, v) for i, j, v in top_windows(tumour, CROP_COUNT)]
     out += [candidate(i, j, MOST_POSITIVE, v)
             for i, j, v in top_windows(window_sums(bins.pos), CROP_COUNT)]

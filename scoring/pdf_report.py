@@ -22,8 +22,8 @@ FLAGS = {
     "near_cutoff": ("near a cutoff",
                     "Near a cutoff: the 95 % interval straddles a category cutoff."),
     "stain_disagrees": ("stain disagrees",
-                        "The stain disagrees: measured DAB calls a different share of these "
-                        "tumour cells positive (see cross_check); look at the slide twice."),
+                        ("The stain disagrees: measured DAB calls a different share of these "
+                         "tumour cells positive (see cross_check); look at the slide twice.")),
 }
 DEMO_WARNING = ("Demonstration model, not a clinical tool. The bundled model was trained on "
                 "synthetic PD-L1-like tiles and real Ki-67 images, with no PD-L1 cell-level data; "

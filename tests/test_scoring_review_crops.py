@@ -36,6 +36,14 @@ from tests.worker_slide_fixture import markers_image, write_pyramid_tiff
 PARAMS = {"threshold": 0.5, "assay": "22C3"}
 
 
+def agreeing(cells: np.ndarray) -> np.ndarray:
+    """The cells with a stain that agrees with every call: no "model and stain disagree" crop."""
+    cells = cells.copy()
+    cells["dab_nucleus"] = 0.0
+    cells["dab_membrane"] = np.where(cells["cls"] % 2 == 0, 3.0, 0.0)  # classes 0, 2: positive
+    return cells
+
+
 @pytest.fixture(scope="module")
 def marker_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_marker_model(tmp_path_factory.mktemp("model") / "markers.onnx")
@@ -51,7 +59,7 @@ def _write(out: Path, cells: np.ndarray, tissue: TissueMask | None = None,
 
 
 def test_crops_are_where_a_reviewer_should_look(tmp_path: Path) -> None:
-    result = _write(tmp_path / "out", placed_cells())
+    result = _write(tmp_path / "out", agreeing(placed_cells()))
     crops = result["review_crops"]
     assert json.loads((tmp_path / "out" / "result.json").read_text())["review_crops"] == crops
     # Windows slide by 64 px (an eighth of a crop); ties go to the top-most, then left-most.
@@ -71,12 +79,12 @@ def test_crops_are_where_a_reviewer_should_look(tmp_path: Path) -> None:
         assert 0 <= crop["x"] <= 7680 - 512 and 0 <= crop["y"] <= 5120 - 512
         with Image.open(tmp_path / "out" / crop["file"]) as image:
             assert image.size == (CROP_PX, CROP_PX)
-    again = _write(tmp_path / "again", placed_cells()[::-1].copy())  # other cell order
+    again = _write(tmp_path / "again", agreeing(placed_cells())[::-1].copy())  # other cell order
     assert again["review_crops"] == crops
 
 
 def test_the_densest_crop_really_is_the_densest(tmp_path: Path) -> None:
-    cells = placed_cells()
+    cells = agreeing(placed_cells())
     tumour = cells[cells["cls"] <= 1]
     densest = next(c for c in _write(tmp_path / "out", cells)["review_crops"]
                    if c["reason"] == "densest tumour")
@@ -90,7 +98,7 @@ def test_the_densest_crop_really_is_the_densest(tmp_path: Path) -> None:
 
 
 def test_every_call_in_a_crop_is_in_its_class_colour(tmp_path: Path) -> None:
-    cells = placed_cells()
+    cells = agreeing(placed_cells())
     result = _write(tmp_path / "out", cells)
     colours = [CLASS_RGB[name] for name in make_model().classes]
     checked = 0
@@ -127,7 +135,7 @@ def test_crops_are_read_at_the_models_scale(tmp_path: Path) -> None:
     tissue, model = make_tissue(), make_model()
     slide = make_slide()
     slide = type(slide)(**{**slide.__dict__, "mpp": 0.25})
-    cells_path = write_cells(tmp_path / "cells.bin", placed_cells())
+    cells_path = write_cells(tmp_path / "cells.bin", agreeing(placed_cells()))
     fragments = find_fragments(tissue)
     counts = count_cells(cells_path, tissue, slide, 4, TumorClassIds.from_model(model),
                          fragments)
@@ -198,3 +206,16 @@ def test_pipeline_crops_show_every_call_of_a_markers_slide(marker_model: Path,
     for crop in crops:
         assert (tmp_path / "a" / crop["file"]).read_bytes() == (
             tmp_path / "b" / crop["file"]).read_bytes()
+
+
+def test_where_model_and_stain_disagree_most_gets_a_crop(tmp_path: Path) -> None:
+    """placed_cells gives every fifth tumour-negative call a DAB membrane: 14 of the 70 in
+    fragment A's block at x 1137-1167, y 1142-1157 and 12 of the 60 in B's; A's window wins."""
+    crops = _write(tmp_path / "out", placed_cells())["review_crops"]
+    disagree = [c for c in crops if c["reason"] == "model and stain disagree"]
+    assert disagree
+    first = disagree[0]
+    assert first["x"] <= 1137 and 1167 < first["x"] + 512
+    assert first["y"] <= 1142 and 1157 < first["y"] + 512
+    assert not any(c["reason"] == "model and stain disagree"
+                   for c in _write(tmp_path / "agree", agreeing(placed_cells()))["review_crops"])
