@@ -27,9 +27,21 @@ class DecodedCells:
         return DecodedCells(self.xy[keep], self.cls[keep], self.p_obj[keep], self.p_class[keep])
 
 
+@dataclass(frozen=True)
+class SignCall:
+    """How a tumour cell's sign is called: positive when p(pos) / (p(pos) + p(neg)) reaches
+    `threshold`. At 0.5 that is the argmax; a model calibrated to an unbiased positive share
+    states its own (ONNX metadata `positive_threshold`)."""
+
+    pos: int  # class id of the positive tumour class
+    neg: int  # class id of the negative tumour class
+    threshold: float
+
+
 def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
-           threshold: float) -> DecodedCells:
-    """Keep anchors with p_obj >= threshold; class = argmax p_class, reported with its value.
+           threshold: float, sign: SignCall | None = None) -> DecodedCells:
+    """Keep anchors with p_obj >= threshold; class = argmax p_class, reported with its value;
+    a tumour cell's sign then by `sign` when given.
 
     points (A, 2), p_obj (A,), p_class (A, C), all for one image.
     """
@@ -41,6 +53,11 @@ def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
     keep = p_obj >= threshold  # (A,)
     kept_class = p_class[keep]  # (K, C)
     cls = kept_class.argmax(axis=1)  # (K,)
+    if sign is not None:
+        tumour = (cls == sign.pos) | (cls == sign.neg)  # (K,)
+        pos, neg = kept_class[:, sign.pos], kept_class[:, sign.neg]
+        positive = pos >= sign.threshold * np.maximum(pos + neg, 1e-12)  # ratio, no division
+        cls = np.where(tumour, np.where(positive, sign.pos, sign.neg), cls)
     return DecodedCells(
         xy=points[keep].astype(np.float64),
         cls=cls.astype(np.int16),

@@ -9,10 +9,13 @@ from typing import Any
 
 import onnx
 
+from scoring.decode import SignCall
 from scoring.errors import ModelError
 
 REQUIRED_KEYS = ("tps.format", "name", "version", "mpp", "classes", "tumor_pos", "tumor_neg",
                  "threshold", "input_multiple", "anchors")
+# Read when present: `positive_threshold` (see scoring.decode.SignCall; 0.5 when absent).
+OPTIONAL_KEYS = ("positive_threshold",)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,14 @@ class ModelInfo:
     threshold: float
     input_multiple: int
     anchors: dict[str, Any]
+    positive_threshold: float = 0.5
+
+    def sign_call(self) -> SignCall | None:
+        """The sign rule for models with one positive and one negative tumour class."""
+        if len(self.tumor_pos) != 1 or len(self.tumor_neg) != 1:
+            return None
+        return SignCall(self.classes.index(self.tumor_pos[0]),
+                        self.classes.index(self.tumor_neg[0]), self.positive_threshold)
 
     @classmethod
     def from_onnx(cls, path: Path) -> ModelInfo:
@@ -55,9 +66,17 @@ class ModelInfo:
                 threshold=float(meta["threshold"]),
                 input_multiple=int(meta["input_multiple"]),
                 anchors=dict(json.loads(meta["anchors"])),
+                positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
             )
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path.name} has malformed metadata: {exc}") from exc
 
     def as_report(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"positive_threshold must lie strictly between 0 and 1, got {text}")
+    return value

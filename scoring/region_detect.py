@@ -10,12 +10,13 @@ from scoring.inference import get_runner
 from scoring.resample import pad_to_multiple, resize_rgb, scaled_size, to_model_input, to_source_xy
 
 
-def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,
-                  threshold: float | None = None) -> DecodedCells:
-    """Run the model on an (h, w, 3) uint8 RGB image taken at `image_mpp` um per pixel.
+def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's raw outputs on an (h, w, 3) uint8 RGB image taken at `image_mpp` um per
+    pixel: (A, 2) anchor points in the image's own pixel frame, (A,) p_obj, (A, C) p_class.
 
-    The image is resampled to the model's mpp and padded to its input multiple; the cells
-    come back in the image's own pixel frame, and none lies in the padding.
+    The image is resampled to the model's mpp and padded to its input multiple; anchors in
+    the padding are dropped.
     """
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got {image_rgb.shape} "
@@ -23,15 +24,21 @@ def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,
     if image_mpp <= 0:
         raise ValueError(f"image_mpp must be positive, got {image_mpp}")
     runner = get_runner(Path(model_path))
-    info = runner.info
     h, w = image_rgb.shape[:2]
-    new_w, new_h = scaled_size(w, h, image_mpp / info.mpp)
+    new_w, new_h = scaled_size(w, h, image_mpp / runner.info.mpp)
     resized = resize_rgb(image_rgb, new_w, new_h)
-    padded = pad_to_multiple(resized, info.input_multiple)
+    padded = pad_to_multiple(resized, runner.info.input_multiple)
     points, p_obj, p_class = runner.run(to_model_input(padded[None]))
-    cells = decode(points[0], p_obj[0], p_class[0],
-                   info.threshold if threshold is None else threshold)
-    inside = (cells.xy[:, 0] < new_w - 0.5) & (cells.xy[:, 1] < new_h - 0.5)
-    cells = cells.select(inside)
-    xy = to_source_xy(cells.xy, new_w / w, new_h / h)
-    return DecodedCells(xy, cells.cls, cells.p_obj, cells.p_class)
+    inside = (points[0, :, 0] < new_w - 0.5) & (points[0, :, 1] < new_h - 0.5)  # (A,)
+    xy = to_source_xy(points[0][inside], new_w / w, new_h / h)
+    return xy, p_obj[0][inside], p_class[0][inside]
+
+
+def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,
+                  threshold: float | None = None) -> DecodedCells:
+    """Cells of an (h, w, 3) uint8 RGB image taken at `image_mpp` um per pixel, in the image's
+    own pixel frame (see region_outputs), decoded as the engine decodes a slide's tiles."""
+    info = get_runner(Path(model_path)).info
+    xy, p_obj, p_class = region_outputs(model_path, image_rgb, image_mpp)
+    return decode(xy, p_obj, p_class, info.threshold if threshold is None else threshold,
+                  info.sign_call())

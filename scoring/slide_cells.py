@@ -45,6 +45,7 @@ def detect_cells(source: TileSource, runner: ModelRunner, tissue: TissueMask,
     """Detect every cell of the grid's tiles into `sink`; returns seconds spent in the model."""
     grid: TileGrid = source.grid
     slide = source.reader.info
+    sign = runner.info.sign_call()
     origins = iter(grid.origins)
     tiles = prefetch(source.read, grid.origins, workers, depth=max(2, 2 * batch_size))
     done, model_s = 0, 0.0
@@ -54,7 +55,7 @@ def detect_cells(source: TileSource, runner: ModelRunner, tissue: TissueMask,
         model_s += time.perf_counter() - started
         for b in range(len(batch)):
             origin = next(origins)
-            cells = decode(points[b], p_obj[b], p_class[b], threshold)
+            cells = decode(points[b], p_obj[b], p_class[b], threshold, sign)
             cells = cells.select(grid.in_core(cells.xy))
             level0_xy = grid.to_level0(cells.xy, origin)
             keep = keep_cells(level0_xy, slide, tissue)

@@ -15,7 +15,7 @@ import pytest
 
 from jobs.queue import CONSUMED_QUEUES, SCORE_QUEUE, SCORE_TASK
 from scoring.bundled_model import bundled_model_path
-from scoring.model_info import REQUIRED_KEYS
+from scoring.model_info import OPTIONAL_KEYS, REQUIRED_KEYS
 from tests.marker_model import build_marker_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +61,8 @@ def test_the_exporter_writes_every_key_the_engine_reads(tmp_path: Path) -> None:
 
     written = model_metadata(PointNet(TrainConfig(backbone="small", head_channels=16)), None)
     assert set(REQUIRED_KEYS) <= set(written)
-    assert set(written) - set(REQUIRED_KEYS) == {"training"}  # free form, for people only
+    # `training` is free form, for people only; the optional keys come later (tps calibrate)
+    assert set(written) - set(REQUIRED_KEYS) == {"training"}
 
 
 @pytest.mark.parametrize("which", ["bundled", "markers"])
@@ -76,4 +77,15 @@ def test_the_architecture_page_documents_exactly_these_keys() -> None:
     section = page.split("Metadata (`metadata_props`", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     documented = {key for row in rows for key in re.findall(r"`([^`]+)`", row)}
-    assert documented == set(REQUIRED_KEYS) | {"training"}
+    assert documented == set(REQUIRED_KEYS) | set(OPTIONAL_KEYS) | {"training"}
+
+
+def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Path) -> None:
+    from scoring.model_info import ModelInfo
+    from tps.calibrate_cli import write_threshold
+
+    source = build_marker_model(tmp_path / "markers.onnx")
+    write_threshold(source, tmp_path / "calibrated.onnx", 0.7)
+    before, after = _metadata(source), _metadata(tmp_path / "calibrated.onnx")
+    assert after == before | {"positive_threshold": "0.7"}
+    assert ModelInfo.from_onnx(tmp_path / "calibrated.onnx").positive_threshold == 0.7

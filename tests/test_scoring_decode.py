@@ -26,3 +26,18 @@ def test_nothing_above_threshold_gives_empty_cells() -> None:
 def test_mismatched_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="contract"):
         decode(np.zeros((4, 2)), np.zeros(5), np.zeros((4, 3)), threshold=0.5)
+
+
+def test_a_calibrated_sign_threshold_recalls_only_tumour_cells() -> None:
+    from scoring.decode import SignCall
+
+    p_class = np.array([[0.55, 0.45, 0.00, 0.00],   # tumour, ratio 0.55: positive by argmax
+                        [0.72, 0.18, 0.10, 0.00],   # tumour, ratio 0.80
+                        [0.20, 0.10, 0.70, 0.00],   # non-tumour: the sign rule leaves it
+                        [0.35, 0.45, 0.00, 0.20]])  # tumour, ratio 0.4375: negative either way
+    points, p_obj = np.zeros((4, 2)), np.ones(4)
+    assert decode(points, p_obj, p_class, 0.5).cls.tolist() == [0, 0, 2, 1]
+    assert decode(points, p_obj, p_class, 0.5, SignCall(0, 1, 0.5)).cls.tolist() == [0, 0, 2, 1]
+    called = decode(points, p_obj, p_class, 0.5, SignCall(0, 1, 0.7))
+    assert called.cls.tolist() == [1, 0, 2, 1]
+    assert called.p_class.tolist() == pytest.approx([0.45, 0.72, 0.70, 0.45])

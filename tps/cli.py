@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = (
     "scoring.cli",
     "worker.celery_cli",
     "tps.evaluate_cli",
+    "tps.calibrate_cli",
     "service.cli",
     "tps.serve",
 )

@@ -1,0 +1,39 @@
+"""tps calibrate on synthetic tiles with the bundled model: the chosen threshold makes the
+predicted positive share at least as close to the annotated one as the argmax is."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scoring.bundled_model import bundled_model_path
+from scoring.model_info import ModelInfo
+from tps.cli import main
+
+
+def test_the_threshold_brings_the_positive_share_to_the_truth(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synth.tiles import write_tiles
+
+    write_tiles(tmp_path / "tiles", count=8, size=256, seed=0)
+    out = tmp_path / "calibrated.onnx"
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    line = re.search(r"true positive share ([\d.]+), predicted ([\d.]+) at 0.5, "
+                     r"([\d.]+) at ([\d.]+)", printed)
+    assert line is not None, printed
+    truth, at_argmax, at_chosen, threshold = map(float, line.groups())
+    assert abs(at_chosen - truth) <= abs(at_argmax - truth)
+    assert ModelInfo.from_onnx(out).positive_threshold == pytest.approx(threshold)
+    bundled = ModelInfo.from_onnx(bundled_model_path())
+    assert ModelInfo.from_onnx(out).classes == bundled.classes
+
+
+def test_a_missing_model_is_one_clear_line(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["calibrate", "--model", str(tmp_path / "absent.onnx"), "--data",
+                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx")])
+    assert code == 2 and "model file not found" in capsys.readouterr().err

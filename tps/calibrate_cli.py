@@ -1,0 +1,100 @@
+"""`tps calibrate`: choose the model's positive threshold on training data, so that the share
+of tumour cells it calls positive is unbiased, and write it into a copy of the ONNX file.
+
+The decode calls a tumour cell positive when p(pos) / (p(pos) + p(neg)) reaches the model's
+`positive_threshold` (scoring.decode.SignCall). Here, for each threshold on a grid, the
+predicted positive share of the cells the model calls tumour is compared with the annotated
+positive share of each dataset; the threshold with the smallest mean gap over the datasets
+wins. Use training data only: the held-out figures are what it must then be judged on.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from model.data.arguments import add_data_arguments, per_dataset
+
+GRID = np.round(np.arange(0.30, 0.91, 0.01), 2)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("calibrate", help="choose the model's positive threshold on "
+                                              "training data (unbiased positive share)")
+    parser.add_argument("--model", type=Path, required=True, help="exported ONNX model")
+    add_data_arguments(parser, "microns per pixel of the images (default: the model's)",
+                       several=True)
+    parser.add_argument("--out", type=Path, required=True, help="the calibrated .onnx to write")
+    parser.set_defaults(handler=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from model.data.errors import DatasetError
+    from scoring.errors import TpsError
+
+    try:
+        gaps, threshold = calibrate(args)
+    except (DatasetError, TpsError, ValueError) as exc:
+        print(f"tps calibrate: {exc}", file=sys.stderr)
+        return 2
+    for name, (true_share, shares) in gaps.items():
+        at = dict(zip(GRID.tolist(), shares))
+        print(f"{name}: true positive share {true_share:.3f}, predicted {at[0.5]:.3f} at 0.5, "
+              f"{at[threshold]:.3f} at {threshold:.2f}")
+    write_threshold(args.model, args.out, threshold)
+    print(f"positive_threshold {threshold:.2f} -> {args.out}")
+    return 0
+
+
+def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[float]]], float]:
+    from model.data.label_map import parse_label_map
+    from model.data.point_readers import read_annotations
+    from model.data.samples import to_sample
+    from scoring.model_info import ModelInfo
+    from scoring.region_detect import region_outputs
+
+    info = ModelInfo.from_onnx(args.model)
+    sign = info.sign_call()
+    if sign is None:
+        raise ValueError("the model has more than one positive or negative tumour class")
+    n = len(args.data)
+    gaps: dict[str, tuple[float, list[float]]] = {}
+    for path, data_format, mpp, label_map in zip(
+            args.data, per_dataset(args.data_format, n, "--data-format"),
+            per_dataset(args.mpp, n, "--mpp"), per_dataset(args.label_map, n, "--label-map")):
+        labels = parse_label_map(label_map, info.classes)
+        ratios, pos, tumour = [], 0, 0
+        for item in read_annotations(path, data_format):
+            sample = to_sample(item, labels)  # one image in memory at a time
+            pos += int((sample.labels == sign.pos).sum())
+            tumour += int(np.isin(sample.labels, (sign.pos, sign.neg)).sum())
+            _xy, p_obj, p_class = region_outputs(args.model, sample.image, mpp or info.mpp)
+            kept = p_class[p_obj >= info.threshold]  # (K, C)
+            called = np.isin(kept.argmax(axis=1), (sign.pos, sign.neg))
+            p, q = kept[called, sign.pos], kept[called, sign.neg]
+            ratios.append(p / np.maximum(p + q, 1e-12))
+        ratio = np.concatenate(ratios) if ratios else np.zeros(0)
+        if tumour == 0 or len(ratio) == 0:
+            raise ValueError(f"{path}: no annotated or predicted tumour cells to calibrate on")
+        shares = [float((ratio >= t).mean()) for t in GRID]
+        gaps[str(path)] = (pos / tumour, shares)
+    mean_gap = np.mean([np.abs(np.array(s) - true) for true, s in gaps.values()], axis=0)
+    return gaps, float(GRID[int(np.argmin(mean_gap))])  # ties: the lowest threshold
+
+
+def write_threshold(model: Path, out: Path, threshold: float) -> None:
+    import onnx
+
+    proto = onnx.load(str(model))
+    meta = {p.key: p.value for p in proto.metadata_props} | {
+        "positive_threshold": f"{threshold:g}"}
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        proto.metadata_props.add(key=key, value=value)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".partial")
+    onnx.save(proto, str(tmp))
+    shutil.move(tmp, out)
