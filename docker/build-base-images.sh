@@ -43,7 +43,8 @@ import_rootfs() {
 build_python() {
   local tag=tps-base/python:3.11-bookworm dir=$WORK/python
   if have_image "$tag" && [[ $REBUILD == 0 ]]; then echo "have $tag"; return; fi
-  make_rootfs "$dir" python3.11,python3.11-venv,python3-venv,ca-certificates,curl,libgomp1,tini
+  # fonts-dejavu-core: the PDF reports print labels in any script (scoring/pdf_layout.py)
+  make_rootfs "$dir" python3.11,python3.11-venv,python3-venv,ca-certificates,curl,libgomp1,tini,fonts-dejavu-core
   # A site behind a TLS-inspecting proxy needs its own CA inside the image for pip to work;
   # take the host's locally added CAs, as an air-gapped lab would add its mirror's.
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
