@@ -8,8 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
-from jobs.records import Base
-
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the API read while the worker writes; busy_timeout waits out short write locks.
@@ -38,8 +36,6 @@ def make_session_factory(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-
-
 @lru_cache(maxsize=8)
 def _engine(url: str, pid: int) -> Engine:
     return make_engine(url)
@@ -52,4 +48,9 @@ def engine_for(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
+    """What the API (service/app.py) and `tps keys create` run on start: migrate to head."""
+    from jobs.schema import upgrade  # the migrations import this module's engines
+
+    upgrade(engine)
+
+
