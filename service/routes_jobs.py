@@ -100,7 +100,7 @@ def get_job(job_id: str, session: DbSession, lab_id: LabId) -> JobOut:
     return job_out(lab_job(session, lab_id, job_id))
 
 
-def _finished(job: Job) -> Job:
+def finished_job(job: Job) -> Job:
     if job.state == "failed":
         raise Conflict(f"job {job.id} failed: {job.error}")
     if job.state != "succeeded":
@@ -110,12 +110,12 @@ def _finished(job: Job) -> Job:
 
 @router.get("/{job_id}/result")
 def get_result(job_id: str, session: DbSession, lab_id: LabId) -> dict[str, Any]:
-    result = _finished(lab_job(session, lab_id, job_id)).result
+    result = finished_job(lab_job(session, lab_id, job_id)).result
     return result or {}
 
 
 def _output_file(session: Session, lab_id: str, job_id: str, name: str) -> Path:
-    job = _finished(lab_job(session, lab_id, job_id))
+    job = finished_job(lab_job(session, lab_id, job_id))
     path = Path(job.result_dir or "") / name
     if not job.result_dir or not path.is_file():
         raise NotFound(f"job {job_id} has no {name}")
@@ -134,11 +134,27 @@ def get_overlay(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
                         media_type="image/png")
 
 
+@router.get("/{job_id}/heatmap.png", response_class=FileResponse)
+def get_heatmap(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
+    return FileResponse(_output_file(session, lab_id, job_id, "heatmap.png"),
+                        media_type="image/png")
+
+
+@router.get("/{job_id}/crops/{n:int}.png", response_class=FileResponse)
+def get_review_crop(job_id: str, n: int, session: DbSession, lab_id: LabId) -> FileResponse:
+    """The n-th (from 1) of result.json's `review_crops`; only a file named there is served."""
+    crops = (finished_job(lab_job(session, lab_id, job_id)).result or {}).get("review_crops") or []
+    name = crops[n - 1].get("file") if 1 <= n <= len(crops) else None
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith(".png"):
+        raise NotFound(f"job {job_id} has no review crop {n}")
+    return FileResponse(_output_file(session, lab_id, job_id, name), media_type="image/png")
+
+
 @router.get("/{job_id}/report.pdf", response_class=Response)
 def get_report_pdf(job_id: str, session: DbSession, lab_id: LabId) -> Response:
     """The one-page PDF report, drawn on request from the result, its folder's pictures and the
     slide's label (so it never disagrees with them)."""
-    job = _finished(lab_job(session, lab_id, job_id))
+    job = finished_job(lab_job(session, lab_id, job_id))
     slide = session.get(Slide, job.slide_id)
     if job.result is None or slide is None:
         raise NotFound(f"job {job_id} has no result to report")
