@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from jobs.records import Batch, BatchJob, Job, Slide
 from scoring.pdf_report import batch_report_pdf
 from service.deps import DbSession, LabId, State
+from service.dispatch import dispatch_committed
 from service.errors import NotFound
 from service.reports import pdf_entry, report_row, to_csv
 from service.route_class import SessionReleasingRoute
@@ -55,8 +56,7 @@ def create_batch(body: BatchCreate, state: State, session: DbSession, lab_id: La
                     for i, j in enumerate(jobs))
     session.commit()
     if fresh:
-        for job in jobs:
-            state.dispatcher.enqueue(job.id)
+        dispatch_committed(state.dispatcher, [job.id for job in jobs])
     return _batch_out(batch, jobs)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from jobs.records import Job, Slide
 from scoring.pdf_report import slide_report_pdf
 from service.deps import DbSession, LabId, State
+from service.dispatch import dispatch_committed
 from service.errors import BadRequest, Conflict, NotFound
 from service.reports import pdf_entry
 from service.route_class import SessionReleasingRoute
@@ -78,7 +79,7 @@ def create_job(
         if earlier is None:
             raise
         return job_out(_same_request(earlier, body))
-    state.dispatcher.enqueue(job.id)
+    dispatch_committed(state.dispatcher, [job.id])
     return job_out(job)
 
 

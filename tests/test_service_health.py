@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from service.dispatch import CeleryDispatcher
 from service.settings import ApiSettings
 from tests.api_client import Api, make_api, tiny_slide_bytes
 
@@ -13,8 +14,6 @@ def test_health_and_readiness(api: Api) -> None:
 
 
 def test_readyz_fails_when_the_broker_is_down(tmp_path: Path) -> None:
-    from service.dispatch import CeleryDispatcher
-
     settings = ApiSettings(data_dir=tmp_path / "d", broker_url="redis://127.0.0.1:1/0")
     for fixture in make_api(settings):
         fixture.client.app.state.tps.dispatcher = CeleryDispatcher("redis://127.0.0.1:1/0")  # type: ignore[attr-defined]
@@ -40,3 +39,22 @@ def test_every_route_is_in_the_openapi_document(api: Api) -> None:
             "/v1/jobs/{job_id}/result", "/v1/jobs/{job_id}/cells.geojson",
             "/v1/jobs/{job_id}/overlay.png", "/v1/batches", "/v1/batches/{batch_id}",
             "/v1/batches/{batch_id}/report.csv", "/v1/batches/{batch_id}/report.json"} <= paths
+
+
+def test_a_job_is_accepted_while_the_broker_is_down_and_sent_later(tmp_path: Path) -> None:
+    """The database is the record at the door: with the broker unreachable the job is still
+    202 and queued, once, and a retry with its Idempotency-Key finds the same job."""
+    settings = ApiSettings(data_dir=tmp_path / "d", broker_url="redis://127.0.0.1:1/0")
+    for fixture in make_api(settings):
+        fixture.client.app.state.tps.dispatcher = CeleryDispatcher("redis://127.0.0.1:1/0")  # type: ignore[attr-defined]
+        slide_id = fixture.upload(tiny_slide_bytes(tmp_path)).json()["id"]
+        headers = {**fixture.a(), "Idempotency-Key": "case-1"}
+        first = fixture.client.post("/v1/jobs", json={"slide_id": slide_id}, headers=headers)
+        again = fixture.client.post("/v1/jobs", json={"slide_id": slide_id}, headers=headers)
+        assert first.status_code == again.status_code == 202
+        assert first.json()["id"] == again.json()["id"] and first.json()["state"] == "queued"
+        jobs = fixture.client.get("/v1/jobs", headers=fixture.a()).json()
+        assert [j["id"] for j in jobs] == [first.json()["id"]]
+        batch = fixture.client.post("/v1/batches", json={"slide_ids": [slide_id]},
+                                    headers=fixture.a())
+        assert batch.status_code == 201
