@@ -19,6 +19,7 @@ from scoring.review_crops import RegionReader, write_review_crops
 from scoring.slide_info import SlideInfo
 from scoring.stain_check import StainReading
 from scoring.tissue_mask import TissueMask
+from scoring.tissue_outline import write_tissue_outline
 
 FILES = {
     "result": "result.json",
@@ -26,6 +27,7 @@ FILES = {
     "cells_geojson": "cells.geojson",
     "overlay": "overlay.png",
     "heatmap": "heatmap.png",
+    "tissue": "tissue.png",
 }
 
 
@@ -33,9 +35,9 @@ def write_outputs(out_dir: Path, cells_path: Path, tissue: TissueMask, slide: Sl
                   model: ModelInfo, params: dict[str, Any], timings: dict[str, float],
                   cutoffs: tuple[float, ...], stain: StainReading, *,
                   reader: RegionReader) -> dict[str, Any]:
-    """Write result.json, cells.csv.gz, cells.geojson, overlay.png, heatmap.png and the
-    review crops (crop-1.png ...) into out_dir and return the result dict (the content of
-    result.json).
+    """Write result.json, cells.csv.gz, cells.geojson, overlay.png, heatmap.png, tissue.png
+    and the review crops (crop-1.png ...) into out_dir and return the result dict (the content
+    of result.json).
 
     `cells_path` is a scoring.cells.CellSink file, already closed. `reader` is the slide,
     still open: the review crops are read from it. `params` are reported in result.json;
@@ -52,6 +54,7 @@ def write_outputs(out_dir: Path, cells_path: Path, tissue: TissueMask, slide: Sl
     write_overlay(out_dir / FILES["overlay"], cells_path, tissue, slide.mpp, model.classes,
                   tumor)
     write_heatmap(out_dir / FILES["heatmap"], counts, tissue, slide.mpp, cutoffs)
+    write_tissue_outline(out_dir / FILES["tissue"], tissue, slide.mpp)
     crops = write_review_crops(out_dir, cells_path, reader, slide, model, counts, fragments,
                                tissue, cutoffs)
     all_timings = {**timings, "outputs_s": time.perf_counter() - started}

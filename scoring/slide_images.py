@@ -1,6 +1,7 @@
-"""The overview canvas shared by overlay.png and heatmap.png: the tissue thumbnail at output
-scale, its tissue outline, and PNG writing. The pictures themselves are drawn in
-scoring.overlay and scoring.heatmap; their legends in scoring.image_legend."""
+"""The overview canvas shared by overlay.png, heatmap.png and tissue.png: the tissue thumbnail
+at output scale, its tissue outline, and PNG writing. The pictures themselves are drawn in
+scoring.overlay, scoring.heatmap and scoring.tissue_outline; the legends in
+scoring.image_legend."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -68,12 +69,17 @@ def outline_width(canvas: Canvas) -> int:
     return max(2, max(canvas.shape) // 1000)
 
 
+def outline_pixels(canvas: Canvas) -> np.ndarray:
+    """(h, w) bool: the analysed tissue's edge, a band `outline_width` wide just outside it."""
+    if not canvas.tissue.any():
+        return np.zeros(canvas.shape, bool)
+    grown = ndimage.binary_dilation(canvas.tissue, iterations=outline_width(canvas))
+    return np.asarray(grown & ~canvas.tissue)
+
+
 def draw_outline(image: np.ndarray, canvas: Canvas) -> None:
     """Draw the analysed tissue's edge, just outside it, in place."""
-    if not canvas.tissue.any():
-        return
-    grown = ndimage.binary_dilation(canvas.tissue, iterations=outline_width(canvas))
-    image[grown & ~canvas.tissue] = OUTLINE_RGB
+    image[outline_pixels(canvas)] = OUTLINE_RGB
 
 
 def greyed(rgb: np.ndarray, lighten: float) -> np.ndarray:

@@ -141,6 +141,14 @@ def get_heatmap(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
                         media_type="image/png")
 
 
+@router.get("/{job_id}/tissue.png", response_class=FileResponse)
+def get_tissue_outline(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
+    """The analysed tissue's edge on a transparent background, the whole slide at the
+    overview's scale (heatmap.png's geometry without its legend): a layer for a viewer."""
+    return FileResponse(_output_file(session, lab_id, job_id, "tissue.png"),
+                        media_type="image/png")
+
+
 @router.get("/{job_id}/crops/{n:int}.png", response_class=FileResponse)
 def get_review_crop(job_id: str, n: int, session: DbSession, lab_id: LabId) -> FileResponse:
     """The n-th (from 1) of result.json's `review_crops`; only a file named there is served."""

@@ -1,8 +1,10 @@
 """The browser pages: static files from service/ui, a client of the public /v1 API only.
 
 `/` is the single page (it asks for the lab's key itself, so it needs none); `/ui/...` are its
-script, styles, pictures and the vendored OpenSeadragon. Nothing here reads the database or
-knows a lab: every object the pages show comes from /v1 with the key the user typed.
+scripts (ES modules: ui/app.js imports the rest, ui/pages/ one module per page part, loaded as
+they are, no build step), styles, pictures and the vendored OpenSeadragon. Nothing here reads
+the database or knows a lab: every object the pages show comes from /v1 with the key the user
+typed.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The viewer's routes: Deep Zoom over the slide's pixels, cells by region, heatmap and crops."""
+"""The viewer's routes: Deep Zoom over the slide's pixels, cells by region, heatmap, tissue
+outline and crops."""
 from __future__ import annotations
 
 import gzip
@@ -284,7 +285,7 @@ def test_a_result_without_cells_is_404_and_no_cells_is_empty(api: Api, tmp_path:
         "classes": CLASSES, "cells": [], "truncated": False, "total_in_region": 0}
 
 
-# --- heatmap and review crops ---------------------------------------------------------------
+# --- heatmap, tissue outline and review crops -----------------------------------------------
 
 def _png(folder: Path, name: str, colour: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
@@ -298,21 +299,22 @@ def pictured(api: Api, tmp_path: Path) -> tuple[str, dict[str, bytes]]:
     folder = tmp_path / "result"
     folder.mkdir()
     files = {name: _png(folder, name, (i * 40, 0, 0)) for i, name in enumerate(
-        ("heatmap.png", "crop-1.png", "crop-2.png", "crop-9.png"))}
+        ("heatmap.png", "tissue.png", "crop-1.png", "crop-2.png", "crop-9.png"))}
     _png(tmp_path, "secret.png", (1, 2, 3))  # beside the result folder, not in it
     job_id = _job(api, tmp_path)
     assert api.client.get(f"/v1/jobs/{job_id}/heatmap.png", headers=api.a()).status_code == 409
+    assert api.client.get(f"/v1/jobs/{job_id}/tissue.png", headers=api.a()).status_code == 409
     assert api.client.get(f"/v1/jobs/{job_id}/crops/1.png", headers=api.a()).status_code == 409
     _succeed(api, job_id, folder,
              _result(["crop-1.png", "crop-2.png", "crop-3.png", "../secret.png", "heatmap.png/"]))
     return job_id, files
 
 
-def test_heatmap_and_listed_crops_are_served(api: Api,
-                                             pictured: tuple[str, dict[str, bytes]]) -> None:
+def test_heatmap_outline_and_listed_crops_are_served(
+        api: Api, pictured: tuple[str, dict[str, bytes]]) -> None:
     job_id, files = pictured
-    for url, name in (("heatmap.png", "heatmap.png"), ("crops/1.png", "crop-1.png"),
-                      ("crops/2.png", "crop-2.png")):
+    for url, name in (("heatmap.png", "heatmap.png"), ("tissue.png", "tissue.png"),
+                      ("crops/1.png", "crop-1.png"), ("crops/2.png", "crop-2.png")):
         r = api.client.get(f"/v1/jobs/{job_id}/{url}", headers=api.a())
         assert r.status_code == 200, url
         assert r.headers["content-type"] == "image/png" and r.content == files[name]
@@ -328,10 +330,12 @@ def test_crops_not_listed_or_absent_are_404(api: Api,
         assert r.status_code == 404, n
 
 
-def test_a_result_without_heatmap_is_404(api: Api, tmp_path: Path) -> None:
+def test_a_result_without_heatmap_or_outline_is_404(api: Api, tmp_path: Path) -> None:
+    """A result folder without them (tissue.png came later: older results lack it)."""
     folder = tmp_path / "result"
     folder.mkdir()
     job_id = _job(api, tmp_path)
     _succeed(api, job_id, folder, _result())
     assert api.client.get(f"/v1/jobs/{job_id}/heatmap.png", headers=api.a()).status_code == 404
+    assert api.client.get(f"/v1/jobs/{job_id}/tissue.png", headers=api.a()).status_code == 404
     assert api.client.get(f"/v1/jobs/{job_id}/crops/1.png", headers=api.a()).status_code == 404

@@ -31,6 +31,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from scoring.slide_images import OUTLINE_RGB
 from tests.marker_model import build_marker_model
 
 sync_api = pytest.importorskip(
@@ -143,11 +144,18 @@ def browser(server: Server) -> Iterator[Any]:
 
 
 class PageProblems:
-    """Uncaught script errors on a page (a 401 or 404 the page expects is not one)."""
+    """Uncaught script errors on a page (a 401 or 404 the page expects is not one), and
+    OpenSeadragon's complaints in the console (e.g. viewport conversions used with several
+    images in the viewer, which are then wrong)."""
 
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and message.text.startswith("["):  # OSD: "[Class.method] ..."
+            self.errors.append(message.text)
 
 
 def _new_page(browser: Any) -> tuple[Any, Any, PageProblems]:
@@ -252,6 +260,7 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(UNICODE_NAME)
     sync_api.expect(page.locator("#osd")).to_have_attribute("data-tiles", re.compile(r"^[1-9]"))
     sync_api.expect(page.get_by_label("Tumour, PD-L1 positive", exact=True)).to_be_disabled()
+    sync_api.expect(page.get_by_label("Tissue outline")).to_be_disabled()
     page.go_back()
     sync_api.expect(page.locator("#slides tbody tr")).to_have_count(3)
     sync_api.expect(page.get_by_label("Score grey.tiff")).not_to_be_checked()
@@ -336,6 +345,10 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
         return tissue / (data.length / 4);
     }""")
     assert drawn > 0.05, f"the slide canvas is blank ({drawn:.3f} of its pixels drawn)"
+    # The tissue outline is on at first, laid over the slide (tissue.png, fetched with the key).
+    sync_api.expect(page.get_by_label("Tissue outline")).to_be_checked()
+    sync_api.expect(viewer).to_have_attribute("data-outline", "1")
+    page.wait_for_timeout(300)
     with_layer = _pixels(viewer)
     red = _colour_share(with_layer, TPS_RED)
     assert red.sum() > 100, "no tumour-positive cells drawn"
@@ -353,6 +366,16 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     without = _pixels(viewer)
     assert _colour_share(without, TPS_RED).sum() < red.sum() / 20
     assert np.any(with_layer != without, axis=-1).sum() > 100
+    # Switched off, the dark edge around the tissue goes; switched on, it is back.
+    page.get_by_label("Tissue outline").uncheck()
+    page.wait_for_timeout(300)
+    no_outline = _pixels(viewer)
+    edge = _colour_share(without, OUTLINE_RGB) & ~_colour_share(no_outline, OUTLINE_RGB)
+    assert edge.sum() > 300, f"the outline covered {edge.sum()} pixels"
+    assert np.any(np.abs(without - no_outline) > 30, axis=-1).sum() > 300
+    page.get_by_label("Tissue outline").check()
+    page.wait_for_timeout(300)
+    assert _colour_share(_pixels(viewer), OUTLINE_RGB)[edge].mean() > 0.9
     # The heatmap layer lies over the slide.
     page.get_by_label("Heatmap (TPS per tile)").check()
     page.wait_for_timeout(1000)

@@ -1,6 +1,7 @@
 """The browser pages without a browser: served at / with no key, each file with its type, only
 from service/ui, everything local (air-gapped sites: no CDN), the vendored OpenSeadragon with
-its licence, and every file shipped as package data."""
+its licence, the page scripts as ES modules that import each other by relative path (no bundler,
+no build step), and every file shipped as package data."""
 from __future__ import annotations
 
 import re
@@ -14,6 +15,15 @@ from tests.api_client import Api
 
 REPO = Path(__file__).resolve().parents[1]
 OSD = UI_DIR / "vendor" / "openseadragon"
+# Our own scripts: every .js file under service/ui but the vendored ones.
+SCRIPTS = sorted(p for p in UI_DIR.rglob("*.js") if OSD not in p.parents)
+MODULE_MAX_LINES = 200  # one role per module: a page that outgrows this is split
+IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"([^"]+)";', re.MULTILINE)
+EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function|const|let|class)\s+([\w$]+)", re.MULTILINE)
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(UI_DIR).as_posix()
 
 
 def test_index_needs_no_key_and_says_what_it_loads(api: Api) -> None:
@@ -27,6 +37,9 @@ def test_index_needs_no_key_and_says_what_it_loads(api: Api) -> None:
     # Everything it loads comes from this server, and is there.
     loaded = re.findall(r'(?:src|href)="([^"#]+)"', html)
     assert "/ui/app.js" in loaded and "/ui/style.css" in loaded
+    # app.js is a module (it imports the rest); OpenSeadragon, a classic script, runs first.
+    assert '<script type="module" src="/ui/app.js"></script>' in html
+    assert html.index("openseadragon.min.js") < html.index("/ui/app.js")
     assert "/ui/vendor/openseadragon/openseadragon.min.js" in loaded
     for url in loaded:
         assert url.startswith("/"), f"{url} is not served by this server"
@@ -38,6 +51,8 @@ def test_index_needs_no_key_and_says_what_it_loads(api: Api) -> None:
 
 @pytest.mark.parametrize(("path", "media"), [
     ("/ui/app.js", "text/javascript; charset=utf-8"),
+    ("/ui/api.js", "text/javascript; charset=utf-8"),
+    ("/ui/pages/viewer.js", "text/javascript; charset=utf-8"),
     ("/ui/style.css", "text/css; charset=utf-8"),
     ("/ui/favicon.svg", "image/svg+xml"),
     ("/ui/index.html", "text/html; charset=utf-8"),
@@ -84,20 +99,63 @@ def test_openseadragon_is_vendored_with_its_licence() -> None:
 
 
 def test_the_pages_use_the_public_api_and_nothing_else() -> None:
-    """app.js talks to /v1 only (it is a client of the documented API), names no other host,
-    and never parses server text as HTML."""
-    script = (UI_DIR / "app.js").read_text(encoding="utf-8")
-    paths = re.findall(r"""["'`](/[^"'`\s]*)""", script)
-    assert paths
-    for path in paths:
-        assert path.startswith(("/v1/", "/ui/")), f"app.js uses {path}"
-    for own in (UI_DIR / "app.js", UI_DIR / "style.css", UI_DIR / "index.html"):
+    """Every script talks to /v1 only (the pages are a client of the documented API), names no
+    other host, and never parses server text as HTML; the key is kept for the tab only."""
+    assert len(SCRIPTS) > 10, "the page scripts moved"
+    for script in SCRIPTS:
+        text = script.read_text(encoding="utf-8")
+        for path in re.findall(r"""["'`](/[^"'`\s]*)""", text):
+            assert path.startswith(("/v1/", "/ui/")), f"{_name(script)} uses {path}"
+        assert "innerHTML" not in text and "outerHTML" not in text, _name(script)
+        assert "insertAdjacentHTML" not in text and "document.write" not in text, _name(script)
+        assert "localStorage" not in text, _name(script)  # the key lives in sessionStorage
+        assert "eval(" not in text and "new Function" not in text, _name(script)
+    for own in [*SCRIPTS, UI_DIR / "style.css", UI_DIR / "index.html"]:
         text = own.read_text(encoding="utf-8")
         assert not re.search(r"(?:https?:)?//[\w.-]+\.\w+/", text), \
-            f"{own.name} names another host"
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
-    assert "localStorage" not in script  # the key is kept for the tab only (sessionStorage)
-    assert "X-API-Key" in script
+            f"{_name(own)} names another host"
+    # The key goes with every request, from each place that makes them: fetch (api.js), the
+    # upload's PUT with progress (uploads.js), OpenSeadragon's tile requests (viewer.js).
+    for sender in ("api.js", "pages/uploads.js", "pages/viewer.js"):
+        assert "X-API-Key" in (UI_DIR / sender).read_text(encoding="utf-8"), sender
+    # sessionStorage is touched in session.js alone.
+    assert [_name(s) for s in SCRIPTS if "sessionStorage" in s.read_text(encoding="utf-8")] == [
+        "session.js"]
+
+
+def test_the_modules_import_what_the_others_export() -> None:
+    """Without a build step nothing checks imports before a browser does: each module's
+    imports name a file of ours by relative path and names it exports, every module is reached
+    from app.js, and none grows past MODULE_MAX_LINES."""
+    exports = {script: set(EXPORT.findall(script.read_text(encoding="utf-8")))
+               for script in SCRIPTS}
+    graph: dict[Path, set[Path]] = {}
+    for script in SCRIPTS:
+        text = script.read_text(encoding="utf-8")
+        assert "require(" not in text and "import(" not in text, _name(script)
+        statements = [line for line in text.splitlines() if line.startswith("import ")]
+        found = IMPORT.findall(text)
+        assert len(found) == len(statements), f"{_name(script)}: an import not in the form kept"
+        graph[script] = set()
+        for names, spec in found:
+            assert spec.startswith(("./", "../")) and spec.endswith(".js"), \
+                f"{_name(script)} imports {spec}"
+            target = (script.parent / spec).resolve()
+            assert target in exports, f"{_name(script)} imports {spec}: no such module"
+            wanted = {n.strip() for n in names.split(",") if n.strip()}
+            assert wanted <= exports[target], \
+                f"{_name(script)} imports {wanted - exports[target]} from {spec}, not exported"
+            graph[script].add(target)
+        lines = len(text.splitlines())
+        assert lines <= MODULE_MAX_LINES, f"{_name(script)} has {lines} lines"
+    reached, todo = set(), [UI_DIR / "app.js"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph[module])
+    assert reached == set(SCRIPTS), "not imported from app.js: " + ", ".join(
+        _name(p) for p in sorted(set(SCRIPTS) - reached))
 
 
 def test_every_page_file_is_package_data() -> None:
