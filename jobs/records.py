@@ -46,7 +46,10 @@ class Lab(Base):
 
 
 class ApiKey(Base):
-    """Only a sha256 of the key is kept; `prefix` finds the row without revealing the secret."""
+    """Only a sha256 of the key is kept; `prefix` finds the row without revealing the secret.
+
+    A key is refused once `revoked_at` is set or `expires_at` has passed; `last_used_at` is
+    written at most once a minute (service/keys.py)."""
 
     __tablename__ = "api_keys"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -54,6 +57,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Slide(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.dispatch import Dispatcher
 from service.errors import Unauthorized
-from service.keys import lab_for_key
+from service.keys import KeyRefused, KeyUse, authenticate
 from service.settings import ApiSettings
 
 
@@ -46,23 +46,34 @@ async def get_session(state: State) -> AsyncIterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def current_lab(
+def current_key(
     session: DbSession,
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
-) -> str:
+) -> KeyUse:
+    """The caller's key, checked against its row on every request: a revoked or expired key is
+    refused at once."""
     token = x_api_key
     if token is None and authorization is not None:
         scheme, _, value = authorization.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
     if not token:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    lab_id = lab_for_key(session, token)
-    # End the read so its connection goes back to the pool before the route's own hop.
-    session.rollback()
-    if lab_id is None:
-        raise Unauthorized("invalid API key")
-    return lab_id
+    try:
+        return authenticate(session, token)
+    except KeyRefused as exc:
+        raise Unauthorized(str(exc)) from None
+    finally:
+        # End the read so its connection goes back to the pool before the route's own hop.
+        session.rollback()
+
+
+CurrentKey = Annotated[KeyUse, Depends(current_key)]
+
+
+async def current_lab(key: CurrentKey) -> str:
+    # async: no I/O here, so no threadpool hop.
+    return key.lab_id
 
 
 LabId = Annotated[str, Depends(current_lab)]

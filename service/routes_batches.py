@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from jobs.records import Batch, BatchJob, Job, Slide
@@ -71,6 +71,17 @@ def _lab_batch(session: Session, lab_id: str, batch_id: str) -> Batch:
 def get_batch(batch_id: str, session: DbSession, lab_id: LabId) -> BatchOut:
     batch = _lab_batch(session, lab_id, batch_id)
     return _batch_out(batch, _members(session, batch.id))
+
+
+@router.delete("/{batch_id}", status_code=204, response_class=Response)
+def delete_batch(batch_id: str, session: DbSession, lab_id: LabId) -> Response:
+    """The batch and its list of jobs; the jobs themselves, their slides and results stay. A
+    second DELETE is 404: it is gone."""
+    batch = _lab_batch(session, lab_id, batch_id)
+    session.execute(delete(BatchJob).where(BatchJob.batch_id == batch.id))
+    session.execute(delete(Batch).where(Batch.id == batch.id))
+    session.commit()
+    return Response(status_code=204)
 
 
 def _slides_and_jobs(session: Session, lab_id: str, batch_id: str) -> list[tuple[Slide, Job]]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from jobs.records import Job, Slide
 from scoring.pdf_report import slide_report_pdf
+from service.deletion import delete_job_rows, remove_files, result_folders
 from service.deps import DbSession, LabId, State
 from service.dispatch import dispatch_committed
 from service.errors import BadRequest, Conflict, NotFound
@@ -99,6 +100,19 @@ def lab_job(session: Session, lab_id: str, job_id: str) -> Job:
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(job_id: str, session: DbSession, lab_id: LabId) -> JobOut:
     return job_out(lab_job(session, lab_id, job_id))
+
+
+@router.delete("/{job_id}", status_code=204, response_class=Response)
+def delete_job(job_id: str, state: State, session: DbSession, lab_id: LabId) -> Response:
+    """The job's result folder, its row and its batch memberships (the slide stays); 409 while
+    it is running. A second DELETE is 404: it is gone."""
+    job = lab_job(session, lab_id, job_id)
+    folders = result_folders(state.settings, job)
+    delete_job_rows(session, [job])
+    session.commit()
+    session.close()
+    remove_files(folders)  # after the commit: see service/deletion.py
+    return Response(status_code=204)
 
 
 def finished_job(job: Job) -> Job:

@@ -6,13 +6,14 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from jobs.records import Slide, new_id
+from jobs.records import Job, Slide, new_id
 from service import uploads
+from service.deletion import delete_job_rows, remove_files, result_folders
 from service.deps import DbSession, LabId, State
-from service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMedia
+from service.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMedia
 from service.route_class import SessionReleasingRoute
 from service.schemas import SlideOut, as_utc
 
@@ -131,3 +132,25 @@ def lab_slide(session: DbSession, lab_id: str, slide_id: str) -> Slide:
 @router.get("/{slide_id}", response_model=SlideOut)
 def get_slide(slide_id: str, session: DbSession, lab_id: LabId) -> SlideOut:
     return slide_out(lab_slide(session, lab_id, slide_id))
+
+
+@router.delete("/{slide_id}", status_code=204, response_class=Response)
+def delete_slide(slide_id: str, state: State, session: DbSession, lab_id: LabId) -> Response:
+    """The slide's file, its jobs (their result folders and batch memberships) and its row;
+    409 while one of its jobs is running. A second DELETE is 404: it is gone."""
+    slide = lab_slide(session, lab_id, slide_id)
+    jobs = list(session.scalars(select(Job).where(Job.slide_id == slide.id)))
+    files = [state.settings.slides_dir / slide.storage_name]
+    files += [folder for job in jobs for folder in result_folders(state.settings, job)]
+    delete_job_rows(session, jobs)
+    session.execute(delete(Slide).where(Slide.id == slide.id))
+    try:
+        session.commit()
+    except IntegrityError:
+        # A job for the slide was queued after its jobs were read: nothing was deleted.
+        session.rollback()
+        raise Conflict(f"slide {slide_id} got a new job while it was being deleted; "
+                       "try again") from None
+    session.close()
+    remove_files(files)  # after the commit: see service/deletion.py
+    return Response(status_code=204)

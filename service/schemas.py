@@ -113,6 +113,12 @@ class BatchOut(BaseModel):
     job_ids: list[str]
 
 
+class MeOut(BaseModel):
+    lab: str
+    key_prefix: str
+    expires_at: datetime | None
+
+
 @overload
 def as_utc(moment: datetime) -> datetime: ...
 @overload

@@ -5,10 +5,11 @@ upgrade(); a fresh one upgraded to head has exactly the schema jobs/records.py d
 guard that a change to records.py comes with a revision: `tps db revision -m ...`); processes
 that start together migrate once.
 
-The "previous release" database is made with Base.metadata.create_all, which is what those
-releases ran. Once a revision after 0001 changes records.py, create_all makes the new schema,
-not the old one: make _previous_release's tables from revision 0001 instead
-(upgrade(engine, INITIAL_REVISION), then drop alembic_version) and write its rows with Core.
+The "previous release" database is what those releases' create_all made: revision 0001's
+tables with no alembic_version. records.py has changed since (0002 added key columns), so
+create_all would make today's schema; _previous_release builds the tables from revision 0001
+(upgrade(engine, INITIAL_REVISION), then drops alembic_version) and writes its rows with Core,
+naming only the columns those releases had.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from jobs import schema
 from jobs.database import init_db, make_engine
-from jobs.records import ApiKey, Base, Batch, BatchJob, Job, Lab, Slide
+from jobs.records import ApiKey, Base, Batch, BatchJob, Job, Lab, Slide, new_id
 from jobs.schema import INITIAL_REVISION, current_revision, head_revision, upgrade
 from tps.cli import main as tps_main
 
@@ -60,29 +61,36 @@ def _versions(engine: Engine) -> list[str]:
 
 
 def _previous_release(engine: Engine) -> dict[str, Any]:
-    """The tables as create_all made them, with one row of each; returns the ids."""
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        lab = Lab(name="lab one")
-        s.add(lab)
-        s.flush()
-        key = ApiKey(lab_id=lab.id, prefix="tps_abcd", key_hash="f" * 64)
-        slide = Slide(lab_id=lab.id, sha256="1" * 64, storage_name="a.svs", label="case 1.svs",
-                      size_bytes=5_000_000_000, width=90_000, height=70_000, mpp=0.2527,
-                      vendor="aperio")
-        s.add_all([key, slide])
-        s.flush()
-        job = Job(lab_id=lab.id, slide_id=slide.id, params={"assay": "SP263"},
-                  idempotency_key="k-1", state="succeeded", progress_done=7, progress_total=7,
-                  attempts=1, finished_at=datetime(2024, 5, 1, 12, 30, 15), result=RESULT,
-                  result_dir="results/x")
-        batch = Batch(lab_id=lab.id)
-        s.add_all([job, batch])
-        s.flush()
-        s.add(BatchJob(batch_id=batch.id, job_id=job.id, position=0))
-        s.commit()
-        return {"lab": lab.id, "key": key.id, "slide": slide.id, "job": job.id,
-                "batch": batch.id}
+    """The tables as the releases before migrations made them (revision 0001's, unstamped),
+    with one row of each; returns the ids."""
+    upgrade(engine, INITIAL_REVISION)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+    old = sa.MetaData()
+    old.reflect(engine)  # the columns 0001 made, not today's models
+    now = datetime(2024, 5, 1, 12, 0, 0)
+    ids = {name: new_id() for name in ("lab", "key", "slide", "job", "batch")}
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("labs", {"id": ids["lab"], "name": "lab one", "created_at": now}),
+        ("api_keys", {"id": ids["key"], "lab_id": ids["lab"], "prefix": "tps_abcd",
+                      "key_hash": "f" * 64, "created_at": now}),
+        ("slides", {"id": ids["slide"], "lab_id": ids["lab"], "sha256": "1" * 64,
+                    "storage_name": "a.svs", "label": "case 1.svs", "size_bytes": 5_000_000_000,
+                    "width": 90_000, "height": 70_000, "mpp": 0.2527, "vendor": "aperio",
+                    "created_at": now}),
+        ("jobs", {"id": ids["job"], "lab_id": ids["lab"], "slide_id": ids["slide"],
+                  "state": "succeeded", "params": {"assay": "SP263"}, "idempotency_key": "k-1",
+                  "progress_done": 7, "progress_total": 7, "attempts": 1, "max_attempts": 3,
+                  "created_at": now, "queued_at": now,
+                  "finished_at": datetime(2024, 5, 1, 12, 30, 15), "result": RESULT,
+                  "result_dir": "results/x"}),
+        ("batches", {"id": ids["batch"], "lab_id": ids["lab"], "created_at": now}),
+        ("batch_jobs", {"batch_id": ids["batch"], "job_id": ids["job"], "position": 0}),
+    ]
+    with engine.begin() as conn:
+        for table, values in rows:
+            conn.execute(old.tables[table].insert().values(**values))
+    return ids
 
 
 def test_previous_release_database_keeps_its_rows(engine: Engine) -> None:
@@ -96,6 +104,8 @@ def test_previous_release_database_keeps_its_rows(engine: Engine) -> None:
         assert lab is not None and lab.name == "lab one"
         key = s.get(ApiKey, ids["key"])
         assert key is not None and key.prefix == "tps_abcd" and key.lab_id == lab.id
+        # 0002's columns, empty on the keys that were there: not revoked, never expiring.
+        assert (key.revoked_at, key.last_used_at, key.expires_at) == (None, None, None)
         slide = s.get(Slide, ids["slide"])
         assert slide is not None
         assert (slide.size_bytes, slide.mpp, slide.label) == (5_000_000_000, 0.2527, "case 1.svs")
