@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import onnx
 
+from tests.processes import stop
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "models" / "default.onnx"
 # Built from a copy: an in-tree build writes build/ into the shared tree, and setuptools never
@@ -118,12 +120,7 @@ def test_wheel_install_serves_and_scores_with_bundled_model(tmp_path: Path) -> N
             assert state == "succeeded", f"job is {state}: {body}\n{log.read_text()}"
             result = client.get(f"{url}/result").json()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
     assert isinstance(result["tps"], (int, float)) and 0 <= result["tps"] <= 100
     meta = {p.key: p.value for p in onnx.load(str(BUNDLED)).metadata_props}

@@ -33,6 +33,7 @@ from PIL import Image
 
 from scoring.slide_images import OUTLINE_RGB
 from tests.marker_model import build_marker_model
+from tests.processes import stop
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -125,12 +126,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             time.sleep(0.2)
         yield Server(base, key_a, key_b, slides[0], other, png, grey, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
