@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from jobs.database import init_db, make_engine, make_session_factory
 from service import (
     routes_batches,
+    routes_fhir,
     routes_health,
     routes_jobs,
     routes_keys,
@@ -31,8 +32,8 @@ def create_app(settings: ApiSettings, dispatcher: Dispatcher) -> FastAPI:
     app.state.metrics = ServiceMetrics(engine)
     app.add_middleware(RequestCounter, metrics=app.state.metrics)
     install_error_handlers(app)
-    for module in (routes_slides, routes_jobs, routes_viewer, routes_batches, routes_keys,
-                   routes_health):
+    for module in (routes_slides, routes_jobs, routes_fhir, routes_viewer, routes_batches,
+                   routes_keys, routes_health):
         app.include_router(module.router)
     app.include_router(ui_router)  # the browser pages at / (a client of /v1 only)
     return app
