@@ -10,6 +10,7 @@ is exactly what a model is for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -48,7 +49,10 @@ class CellDab:
                           | (self.membrane > rule.membrane_dab_od))
 
 
+@lru_cache(maxsize=16)
 def _offsets(inner_px: float, outer_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """(M,) row and column offsets of the pixels between inner_px and outer_px of a centre;
+    the same two rings serve every tile of a slide, so they are made once."""
     r = max(1, int(np.ceil(outer_px)))
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     distance = np.hypot(xx, yy)

@@ -9,10 +9,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-    from jobs.settings import StoreSettings
 
 
-def _settings_engine(migrate: bool = True) -> tuple[StoreSettings, Engine]:
+def _store(migrate: bool = True) -> tuple[Engine, str | None]:
+    """The job database, migrated to head unless `migrate` is False, and the revision it was
+    at before (None: empty, or not migrated here)."""
     from jobs.database import make_engine
     from jobs.schema import upgrade
     from jobs.settings import StoreSettings
@@ -21,9 +22,7 @@ def _settings_engine(migrate: bool = True) -> tuple[StoreSettings, Engine]:
     if migrate:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
-    if migrate:
-        upgrade(engine)
-    return settings, engine
+    return engine, upgrade(engine) if migrate else None
 
 
 def _create_key(args: argparse.Namespace) -> int:
@@ -31,7 +30,7 @@ def _create_key(args: argparse.Namespace) -> int:
 
     from service.keys import create_key
 
-    _settings, engine = _settings_engine()
+    engine, _before = _store()
     with Session(engine) as session:
         token = create_key(session, args.lab, args.expires_days)
     print(token)  # shown once: only its hash is stored
@@ -47,7 +46,7 @@ def _list_keys(args: argparse.Namespace) -> int:
 
     from service.keys import list_keys
 
-    _settings, engine = _settings_engine()
+    engine, _before = _store()
     with Session(engine) as session:
         keys = list_keys(session, args.lab)
     rows = [("PREFIX", "LAB", "CREATED", "LAST USED", "EXPIRES", "REVOKED")]
@@ -66,7 +65,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
     from service.keys import revoke_key
 
-    _settings, engine = _settings_engine()
+    engine, _before = _store()
     with Session(engine) as session:
         done = revoke_key(session, args.prefix)
     if done is None:
@@ -89,14 +88,9 @@ def _positive_int(text: str) -> int:
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from jobs.database import make_engine
-    from jobs.schema import head_revision, upgrade
-    from jobs.settings import StoreSettings
+    from jobs.schema import head_revision
 
-    settings = StoreSettings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    before = upgrade(engine)
+    engine, before = _store()
     head = head_revision()
     done = "already at head" if before == head else f"upgraded from {before or 'empty'}"
     print(f"database at {head} (head), {done}: {engine.url.render_as_string()}")
@@ -108,7 +102,7 @@ def _db_current(_args: argparse.Namespace) -> int:
 
     from jobs.schema import current_revision, head_revision
 
-    _settings, engine = _settings_engine(migrate=False)
+    engine, _before = _store(migrate=False)
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and not Path(database).exists():
         current = None  # not made yet (connecting would make the file)
