@@ -16,10 +16,7 @@ import io
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,25 +25,20 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import tifffile
-from PIL import Image
 
 from scoring.slide_images import OUTLINE_RGB
+from tests.browser_pages import colour_share, new_page, pixels, screenshot, sign_in
 from tests.marker_model import build_marker_model
-from tests.processes import stop
+from tests.served import run, serving
+from tests.ui_uploads import UNICODE_NAME, write_uploads
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
     reason="playwright is not installed (pip install -e '.[dev]'); the browser tests need it")
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs"
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("TPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = os.environ.get("TPS_UI_SCREENSHOTS") == "1"
-SCREENSHOT_MAX_BYTES = 150_000
-# Not Latin-1, so a browser cannot send it in a plain header (see putSlide in app.js).
-UNICODE_NAME = "Präparat_срез №2.tiff"
 TPS_RED = (220, 40, 40)  # the tumour-positive colour of the overlay (scoring/class_colors.py)
 
 if not Path(CHROMIUM).is_file():
@@ -68,19 +60,6 @@ class Server:
     log: Path
 
 
-def _run(*args: str | Path, env: dict[str, str]) -> str:
-    done = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("ui")
@@ -88,45 +67,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env.update(TPS_DATA_DIR=str(tmp / "data"),
                TPS_MODEL_PATH=str(build_marker_model(tmp / "marker.onnx")))
     tps = BIN / "tps"
-    key_a = _run(tps, "keys", "create", "--lab", "A", env=env).strip().splitlines()[-1]
-    key_b = _run(tps, "keys", "create", "--lab", "B", env=env).strip().splitlines()[-1]
-    slides = []
-    for seed in (1, 2):
-        out = tmp / f"slide-{seed}.tiff"
-        _run(tps, "synth", "slide", "--style", "markers", "--width", "1500", "--height", "1200",
-             "--tps", "30", "--seed", str(seed), "--out", out, env=env)
-        slides.append(out)
-    other = tmp / "upload" / UNICODE_NAME
-    other.parent.mkdir()
-    shutil.copyfile(slides[1], other)
-    png = tmp / "upload" / "notes.png"
-    Image.new("RGB", (8, 8), (255, 255, 255)).save(png)
-    grey = tmp / "grey.tiff"
-    pixels = np.full((512, 512, 3), 235, np.uint8)
-    pixels[100:400, 100:400] = np.random.default_rng(0).integers(60, 140, (300, 300, 1))
-    tifffile.imwrite(grey, pixels, tile=(256, 256), photometric="rgb", compression="zlib",
-                     resolution=(20000.0, 20000.0), resolutionunit="CENTIMETER")
+    key_a = run(tps, "keys", "create", "--lab", "A", env=env).strip().splitlines()[-1]
+    key_b = run(tps, "keys", "create", "--lab", "B", env=env).strip().splitlines()[-1]
+    slide, other, png, grey = write_uploads(tmp, tps, env)
 
     log = tmp / "serve.log"
-    port = _free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(tps), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"tps serve exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"tps serve never answered:\n{log.read_text()}"
-            time.sleep(0.2)
-        yield Server(base, key_a, key_b, slides[0], other, png, grey, log)
-    finally:
-        stop(process)
+    with serving(tps, env, tmp, log) as base:
+        yield Server(base, key_a, key_b, slide, other, png, grey, log)
 
 
 @pytest.fixture(scope="module")
@@ -139,60 +86,8 @@ def browser(server: Server) -> Iterator[Any]:
             chromium.close()
 
 
-class PageProblems:
-    """Uncaught script errors on a page (a 401 or 404 the page expects is not one), and
-    OpenSeadragon's complaints in the console (e.g. viewport conversions used with several
-    images in the viewer, which are then wrong)."""
-
-    def __init__(self, page: Any) -> None:
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error" and message.text.startswith("["):  # OSD: "[Class.method] ..."
-            self.errors.append(message.text)
-
-
-def _new_page(browser: Any) -> tuple[Any, Any, PageProblems]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True,
-                                  locale="en-GB", timezone_id="UTC")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    return context, page, PageProblems(page)
-
-
-def _sign_in(page: Any, base: str, key: str) -> None:
-    page.goto(f"{base}/")
-    page.get_by_label("Lab API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/#/jobs")
-
-
-def _screenshot(target: Any, name: str) -> None:
-    """docs/ui-NAME.png, only with TPS_UI_SCREENSHOTS=1; squeezed to a palette when large."""
-    if not SCREENSHOTS:
-        return
-    image = Image.open(io.BytesIO(target.screenshot()))
-    out = DOCS / f"ui-{name}.png"
-    image.save(out, optimize=True)
-    if out.stat().st_size > SCREENSHOT_MAX_BYTES:
-        image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
-            out, optimize=True)
-    assert out.stat().st_size <= SCREENSHOT_MAX_BYTES, f"{out} is {out.stat().st_size} bytes"
-
-
-def _pixels(locator: Any) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
-
-
-def _colour_share(pixels: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
-    """Where a pixel is within 12 of `rgb` in every channel."""
-    return np.all(np.abs(pixels - np.array(rgb)) <= 12, axis=-1)
-
-
 def test_bad_key_gets_a_clear_message(server: Server, browser: Any) -> None:
-    context, page, problems = _new_page(browser)
+    context, page, problems = new_page(browser)
     page.goto(f"{server.base}/#/jobs")
     page.wait_for_url("**/#/signin")  # a page that needs a key sends you to sign in
     # By keyboard alone: the key field has the focus, Enter sends it.
@@ -219,12 +114,12 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     assert grey.status_code == 201, grey.text
     assert lab_a.post("/v1/jobs", json={"slide_id": grey.json()["id"]}).status_code == 202
 
-    context, page, problems = _new_page(browser)
+    context, page, problems = new_page(browser)
     tiles: list[int] = []
     page.on("response", lambda r: tiles.append(r.status) if "/viewer_files/" in r.url else None)
 
     # Sign in; the key is kept for this tab only.
-    _sign_in(page, server.base, server.key_a)
+    sign_in(page, server.base, server.key_a)
     assert page.evaluate("sessionStorage.getItem('tps.key')") == server.key_a
     assert page.evaluate("localStorage.length") == 0
 
@@ -249,7 +144,7 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     sync_api.expect(rows.nth(3).locator("td.answer")).to_contain_text(
         "Already uploaded (same contents): slide-1.tiff")
     sync_api.expect(page.locator("#slides tbody tr")).to_have_count(3)
-    _screenshot(page, "upload")
+    screenshot(page, "upload")
 
     # A slide on its own opens in the viewer (no job: no cells to show).
     page.get_by_role("link", name=f"View {UNICODE_NAME}").click()
@@ -299,7 +194,7 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     table = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert [(r["label"], r["job_id"], r["state"]) for r in table] == [
         ("slide-1.tiff", job_id, "succeeded")]
-    _screenshot(page, "jobs")
+    screenshot(page, "jobs")
 
     # The result: TPS, interval and category as the API has them.
     truth = lab_a.get(f"/v1/jobs/{job_id}/result").json()
@@ -318,7 +213,7 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     heatmap = page.locator("#heatmap")
     sync_api.expect(heatmap).to_be_visible()
     assert heatmap.evaluate("img => img.complete && img.naturalWidth > 0")
-    _screenshot(page, "result")
+    screenshot(page, "result")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="report.pdf").click()
     assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF")
@@ -345,8 +240,8 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     sync_api.expect(page.get_by_label("Tissue outline")).to_be_checked()
     sync_api.expect(viewer).to_have_attribute("data-outline", "1")
     page.wait_for_timeout(300)
-    with_layer = _pixels(viewer)
-    red = _colour_share(with_layer, TPS_RED)
+    with_layer = pixels(viewer)
+    red = colour_share(with_layer, TPS_RED)
     assert red.sum() > 100, "no tumour-positive cells drawn"
     # A click on a drawn positive cell tells its class and probabilities.
     inside = red[2:-2, 2:-2] & red[:-4, 2:-2] & red[4:, 2:-2] & red[2:-2, :-4] & red[2:-2, 4:]
@@ -356,26 +251,26 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     info = page.locator("#cell-info")
     sync_api.expect(info).to_contain_text("Tumour, PD-L1 positive")
     sync_api.expect(info).to_contain_text("p(class)")
-    _screenshot(page, "viewer")
+    screenshot(page, "viewer")
     page.get_by_label("Tumour, PD-L1 positive", exact=True).uncheck()
     page.wait_for_timeout(200)
-    without = _pixels(viewer)
-    assert _colour_share(without, TPS_RED).sum() < red.sum() / 20
+    without = pixels(viewer)
+    assert colour_share(without, TPS_RED).sum() < red.sum() / 20
     assert np.any(with_layer != without, axis=-1).sum() > 100
     # Switched off, the dark edge around the tissue goes; switched on, it is back.
     page.get_by_label("Tissue outline").uncheck()
     page.wait_for_timeout(300)
-    no_outline = _pixels(viewer)
-    edge = _colour_share(without, OUTLINE_RGB) & ~_colour_share(no_outline, OUTLINE_RGB)
+    no_outline = pixels(viewer)
+    edge = colour_share(without, OUTLINE_RGB) & ~colour_share(no_outline, OUTLINE_RGB)
     assert edge.sum() > 300, f"the outline covered {edge.sum()} pixels"
     assert np.any(np.abs(without - no_outline) > 30, axis=-1).sum() > 300
     page.get_by_label("Tissue outline").check()
     page.wait_for_timeout(300)
-    assert _colour_share(_pixels(viewer), OUTLINE_RGB)[edge].mean() > 0.9
+    assert colour_share(pixels(viewer), OUTLINE_RGB)[edge].mean() > 0.9
     # The heatmap layer lies over the slide.
     page.get_by_label("Heatmap (TPS per tile)").check()
     page.wait_for_timeout(1000)
-    with_heatmap = _pixels(viewer)
+    with_heatmap = pixels(viewer)
     assert np.any(np.abs(with_heatmap - without) > 30, axis=-1).sum() > 1000
     scale = page.locator(".scalebar")
     sync_api.expect(scale).to_contain_text("µm")
@@ -392,8 +287,8 @@ def test_a_labs_day(server: Server, browser: Any) -> None:
     # Lab B sees none of it: a plain "not found" for lab A's job, its viewer and its slide.
     slide_id = lab_a.get(f"/v1/jobs/{job_id}").json()["slide_id"]
     lab_a.close()
-    context, page, problems = _new_page(browser)
-    _sign_in(page, server.base, server.key_b)
+    context, page, problems = new_page(browser)
+    sign_in(page, server.base, server.key_b)
     sync_api.expect(page.locator("#jobs-empty")).to_contain_text("No jobs yet")
     for path in (f"#/jobs/{job_id}", f"#/jobs/{job_id}/view", f"#/slides/{slide_id}/view"):
         page.goto(f"{server.base}/{path}")
