@@ -7,10 +7,10 @@ because of a misspelt key).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from model.config import TrainConfig
 from model.matcher import Match
+from model.sign_open import label_log_probability, membership
 
 
 def regression_loss(points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
@@ -28,13 +28,15 @@ def detection_loss(det_logits: torch.Tensor, positive: torch.Tensor, beta: float
 
 
 def gce_loss(cls_logits: torch.Tensor, labels: torch.Tensor, q: float,
-             gamma: float) -> torch.Tensor:
+             gamma: float, members: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 5-6: sum over matched proposals of (1 - p_c^q) / q + gamma * ||p||_2.
 
-    cls_logits (N, C), labels (N,). Tends to cross entropy (plus the gamma term) as q -> 0.
+    cls_logits (N, C), labels (N,) label ids, members (L, C) (model.sign_open). Tends to cross
+    entropy (plus the gamma term) as q -> 0.
     """
     log_p = cls_logits.log_softmax(dim=-1)  # (N, C)
-    log_p_true = log_p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N,)
+    members = torch.eye(cls_logits.shape[-1]) if members is None else members  # classes only
+    log_p_true = label_log_probability(cls_logits, labels, members)  # (N,)
     # p^q as exp(q log p): p itself underflows to 0 for a confident wrong class, and the
     # gradient of p^q at 0 is 0 * inf = NaN; through the log it stays finite.
     p_true_q = (q * log_p_true).exp()  # (N,)
@@ -43,9 +45,18 @@ def gce_loss(cls_logits: torch.Tensor, labels: torch.Tensor, q: float,
 
 
 def ce_loss(cls_logits: torch.Tensor, labels: torch.Tensor,
-            class_weights: torch.Tensor | None) -> torch.Tensor:
-    """Weighted cross entropy, summed over matched proposals like GCE. (N, C), (N,)."""
-    return F.cross_entropy(cls_logits, labels, weight=class_weights, reduction="sum")
+            class_weights: torch.Tensor | None,
+            members: torch.Tensor | None = None) -> torch.Tensor:
+    """Weighted cross entropy, summed over matched proposals like GCE. (N, C), (N,) label ids,
+    members (L, C). A sign-open label's term is -log of its classes' summed probability, with
+    weight 1."""
+    members = torch.eye(cls_logits.shape[-1]) if members is None else members  # classes only
+    nll = -label_log_probability(cls_logits, labels, members)  # (N,)
+    if class_weights is None:
+        return nll.sum()
+    weights = torch.cat([class_weights, class_weights.new_ones(members.shape[0]
+                                                               - class_weights.shape[0])])
+    return (weights[labels] * nll).sum()
 
 
 def joint_loss(joint_logits: torch.Tensor, classes: torch.Tensor, beta: float) -> torch.Tensor:
@@ -61,6 +72,7 @@ class PointCriterion:
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.weights = {"loss_reg": config.lambda_reg, "loss_det": 1.0, "loss_cls": 1.0}
+        self.members = membership(tuple(config.classes))  # (L, C), for sign-open labels
 
     def terms(self, outputs: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]],
               matches: list[Match]) -> dict[str, torch.Tensor]:
@@ -95,11 +107,11 @@ class PointCriterion:
 
     def _classification(self, cls_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.cls_loss == "gce":
-            summed = gce_loss(cls_logits, labels, self.config.q, self.config.gamma)
+            summed = gce_loss(cls_logits, labels, self.config.q, self.config.gamma, self.members)
         else:
             weights = (torch.tensor(self.config.class_weights, device=cls_logits.device)
                        if self.config.class_weights else None)
-            summed = ce_loss(cls_logits, labels, weights)
+            summed = ce_loss(cls_logits, labels, weights, self.members)
         if self.config.cls_reduction == "mean":
             return summed / max(labels.shape[0], 1)
         return summed

@@ -100,7 +100,7 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
             images = images.to(device)  # (B, 3, H, W)
             targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
             outputs = model(images)
-            matches = match_batch(outputs, targets, config.alpha)
+            matches = match_batch(outputs, targets, config.alpha, criterion.members)
             terms = criterion.terms(outputs, targets, matches)
             loss = criterion.total(terms)
             for group in optimizer.param_groups:

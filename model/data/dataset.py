@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from model.data.augment import GLASS, pad_to_multiple, random_flip, random_resized_crop
+from model.data.degrade import Degradation, degrade
 from model.data.he_render import random_he_render
 from model.data.samples import PointSample
 from model.data.stain import jitter_hed
@@ -28,6 +29,8 @@ class Augmentation:
     he_render: float = 0.0  # share of crops rendered as H&E (model/data/he_render.py)
     without_dab: tuple[int, ...] = ()  # class id -> its id once rendered; needed with he_render
     he_tint: float = 0.0  # the render's DAB tint, up to this share (model/data/he_render.py)
+    # blur, sharpening, JPEG (model/data/degrade.py); none by default
+    degradation: Degradation = field(default_factory=Degradation)
 
 
 NO_AUGMENTATION = Augmentation(crop_size=None, flips=False)
@@ -66,6 +69,9 @@ class PointDataset(Dataset[tuple[torch.Tensor, Target]]):
         if aug.stain_sigma > 0 or aug.stain_bias > 0:
             sample = PointSample(jitter_hed(sample.image, rng, aug.stain_sigma, aug.stain_bias),
                                  sample.xy, sample.labels, sample.name)
+        if aug.degradation != Degradation():
+            sample = PointSample(degrade(sample.image, rng, aug.degradation), sample.xy,
+                                 sample.labels, sample.name)
         if aug.he_render > 0 and rng.random() < aug.he_render:
             labels = np.asarray(aug.without_dab, np.int64)[sample.labels]
             image = random_he_render(sample.image, rng, tint_max=aug.he_tint)

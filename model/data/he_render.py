@@ -12,6 +12,7 @@ import numpy as np
 
 from model.data.errors import DatasetError
 from model.data.stain import hed_to_rgb, rgb_to_hed
+from model.sign_open import ANY_SUFFIX, open_labels
 
 # Summed stain density above which a pixel is tissue, not glass (glass stays white).
 TISSUE_DENSITY = 0.15
@@ -48,8 +49,9 @@ def random_he_render(image: np.ndarray, rng: np.random.Generator,
 
 
 def negatives_of(classes: tuple[str, ...]) -> tuple[int, ...]:
-    """Class id -> the id it has without DAB: each "<name>_pos" becomes "<name>_neg", other
-    classes stay. A "_pos" class without its "_neg" cannot be rendered, and says so."""
+    """Label id -> the id it has without DAB: each "<name>_pos" and sign-open "<name>_any"
+    (model/sign_open.py, after the classes) becomes "<name>_neg", other classes stay. A "_pos"
+    class without its "_neg" cannot be rendered, and says so."""
     ids = []
     for name in classes:
         if not name.endswith("_pos"):
@@ -59,4 +61,5 @@ def negatives_of(classes: tuple[str, ...]) -> tuple[int, ...]:
         if negative not in classes:
             raise DatasetError(f"the H&E render needs a {negative!r} class for {name!r}")
         ids.append(classes.index(negative))
+    ids += [classes.index(name[: -len(ANY_SUFFIX)] + "_neg") for name in open_labels(classes)]
     return tuple(ids)

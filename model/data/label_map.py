@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.data.errors import LabelMapError
+from model.sign_open import label_names
 
 DEFAULT_CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 IGNORE = "ignore"
@@ -16,7 +17,8 @@ IGNORED_ID = -1
 
 @dataclass(frozen=True)
 class LabelMap:
-    """Dataset label -> model class name (or `ignore`). A class name always maps to itself."""
+    """Dataset label -> model class name, sign-open label ("tumor_any", model/sign_open.py) or
+    `ignore`. A class name always maps to itself."""
 
     classes: tuple[str, ...]
     mapping: Mapping[str, str]
@@ -25,11 +27,11 @@ class LabelMap:
         target = self.mapping.get(label, label)
         if target == IGNORE:
             return IGNORED_ID
-        if target not in self.classes:
+        if target not in label_names(self.classes):
             raise LabelMapError(
                 f"dataset label {label!r} is not a model class {list(self.classes)}; "
                 f"map it, e.g. --label-map {label}={self.classes[0]} or {label}={IGNORE}")
-        return self.classes.index(target)
+        return label_names(self.classes).index(target)
 
     def class_ids(self, labels: Iterable[str]) -> np.ndarray:
         """(N,) int64 class ids, IGNORED_ID for ignored labels; every unknown label is named."""
@@ -59,7 +61,7 @@ def parse_label_map(text: str | None, classes: Iterable[str] = DEFAULT_CLASSES) 
         label, sep, target = (part.strip() for part in item.partition("="))
         if not sep or not label or not target:
             raise LabelMapError(f"label map entry {item!r} is not of the form label=class")
-        if target != IGNORE and target not in classes:
+        if target != IGNORE and target not in label_names(classes):
             raise LabelMapError(
                 f"label map sends {label!r} to {target!r}, which is neither a model class "
                 f"{list(classes)} nor {IGNORE!r}")

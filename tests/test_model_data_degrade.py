@@ -1,0 +1,46 @@
+"""Blur, sharpening and JPEG on training crops: each changes pixels, never points or labels."""
+import numpy as np
+
+from model.data.dataset import Augmentation, PointDataset
+from model.data.degrade import Degradation, degrade
+from model.data.samples import PointSample
+
+
+def _edge() -> np.ndarray:
+    image = np.full((32, 32, 3), 230, np.uint8)
+    image[:, 16:] = 40  # a sharp dark/light edge
+    return image
+
+
+def test_nothing_drawn_nothing_changed() -> None:
+    image = _edge()
+    out = degrade(image, np.random.default_rng(0), Degradation())
+    assert np.array_equal(out, image)
+
+
+def test_blur_softens_the_edge_and_sharpening_overshoots_it() -> None:
+    image = _edge()
+    blurred = degrade(image, np.random.default_rng(0), Degradation(blur=1.0))
+    assert 40 < blurred[5, 16, 0] < 230 or 40 < blurred[5, 15, 0] < 230  # a grey step appears
+    assert blurred[5, 2, 0] == 230 and blurred[5, 30, 0] == 40  # far from the edge: unchanged
+    sharpened = degrade(image, np.random.default_rng(0), Degradation(sharpen=1.0))
+    # unsharp masking pushes each side of the edge away from the other
+    assert sharpened[5, 15, 0] >= 230 and sharpened[5, 16, 0] <= 40
+    assert not np.array_equal(sharpened, image)
+
+
+def test_jpeg_keeps_the_image_close_but_not_equal() -> None:
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    out = degrade(image, np.random.default_rng(0), Degradation(jpeg=1.0))
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, image)
+
+
+def test_the_dataset_degrades_pixels_only() -> None:
+    sample = PointSample(_edge(), np.array([[3.0, 4.0]], np.float32), np.array([2]), "a")
+    augmentation = Augmentation(crop_size=None, flips=False,
+                                degradation=Degradation(blur=1.0, jpeg=1.0))
+    image, target = PointDataset([sample], augmentation, seed=0)[0]
+    assert target["points"].tolist() == [[3.0, 4.0]] and target["labels"].tolist() == [2]
+    assert not np.array_equal(image[0, :32, :32].numpy(), _edge()[..., 0].astype(np.float32))
