@@ -14,8 +14,9 @@ from scoring.errors import ModelError
 
 REQUIRED_KEYS = ("tps.format", "name", "version", "mpp", "classes", "tumor_pos", "tumor_neg",
                  "threshold", "input_multiple", "anchors")
-# Read when present: `positive_threshold` (see scoring.decode.SignCall; 0.5 when absent).
-OPTIONAL_KEYS = ("positive_threshold",)
+# Read when present: `positive_threshold` (see scoring.decode.SignCall; 0.5 when absent) and
+# `tps_margin` (TPS points added to each side of the interval, scoring.tps; 0 when absent).
+OPTIONAL_KEYS = ("positive_threshold", "tps_margin")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ModelInfo:
     input_multiple: int
     anchors: dict[str, Any]
     positive_threshold: float = 0.5
+    tps_margin: float = 0.0
 
     def sign_call(self) -> SignCall | None:
         """The sign rule for models with one positive and one negative tumour class."""
@@ -67,6 +69,7 @@ class ModelInfo:
                 input_multiple=int(meta["input_multiple"]),
                 anchors=dict(json.loads(meta["anchors"])),
                 positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
+                tps_margin=_margin(meta.get("tps_margin", "0")),
             )
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path.name} has malformed metadata: {exc}") from exc
@@ -79,4 +82,11 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
         raise ValueError(f"positive_threshold must lie strictly between 0 and 1, got {text}")
+    return value
+
+
+def _margin(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 100.0:
+        raise ValueError(f"tps_margin must be TPS points in [0, 100), got {text}")
     return value

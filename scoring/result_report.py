@@ -13,7 +13,7 @@ from scoring.result_schema import SCHEMA_VERSION
 from scoring.slide_info import SlideInfo
 from scoring.stain_check import StainReading, shares_report
 from scoring.tissue_mask import TissueMask
-from scoring.tps import TpsScore, category_labels, score_counts
+from scoring.tps import TpsScore, category_labels, interval_covers, score_counts
 
 
 def _counts_by_name(counts: np.ndarray, classes: tuple[str, ...]) -> dict[str, int]:
@@ -53,7 +53,7 @@ def public_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def fragment_reports(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
                      slide: SlideInfo, classes: tuple[str, ...], tumor: TumorClassIds,
-                     cutoffs: tuple[float, ...]) -> list[dict[str, Any]]:
+                     cutoffs: tuple[float, ...], margin: float = 0.0) -> list[dict[str, Any]]:
     pixel_mm = tissue.downsample * slide.mpp / 1000.0
     limits = (slide.width, slide.height, slide.width, slide.height)
     reports = []
@@ -66,7 +66,7 @@ def fragment_reports(counts: SlideCounts, fragments: Fragments, tissue: TissueMa
             "bbox_px": [min(round(v * tissue.downsample), limit)
                         for v, limit in zip((x0, y0, x1, y1), limits)],
             "counts": _counts_by_name(counts.fragment_counts[i], classes),
-            **_score_fields(score_counts(pos, neg, cutoffs)),
+            **_score_fields(score_counts(pos, neg, cutoffs, margin)),
         })
     return reports
 
@@ -78,11 +78,11 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
                  review_crops: list[dict[str, Any]]) -> dict[str, Any]:
     tumor = TumorClassIds.from_model(model)
     pos, neg = tumor.split(counts.class_counts)
-    score = score_counts(pos, neg, cutoffs)
+    score = score_counts(pos, neg, cutoffs, model.tps_margin)
     scores = _score_fields(score)
     not_ihc = stain.stain == "he"
     fragments_out = fragment_reports(counts, fragments, tissue, slide, model.classes, tumor,
-                                     cutoffs)
+                                     cutoffs, model.tps_margin)
     if not_ihc:
         for part in (scores, *fragments_out):
             _withhold_score(part)
@@ -92,6 +92,8 @@ def build_result(counts: SlideCounts, fragments: Fragments, tissue: TissueMask,
     return {
         "schema_version": SCHEMA_VERSION,
         **scores,
+        "tps_interval": {"margin": model.tps_margin,
+                         "covers": interval_covers(model.tps_margin)},
         "stain": shares_report(stain),
         "intake": stain.report(),
         "cross_check": check,

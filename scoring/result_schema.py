@@ -120,11 +120,22 @@ class ReviewCrop(_Strict):
                                     "(a slide without tumour cells); other reasons may come")
 
 
+class TpsInterval(_Strict):
+    """What tps_ci95 covers, so no one reads it as more than it is."""
+
+    margin: float = Field(description="TPS points added to each side of the Wilson interval: "
+                                      "the model's measured error (its tps_margin), 0 if none")
+    covers: str = Field(description="in words: counting noise, and the model error when a "
+                                    "margin is given")
+
+
 class Result(_Strict):
     schema_version: Literal["1"]
     tps: float | None = Field(description="percent; null when there are no tumour cells "
                                           "or the stain is not IHC (flags.not_ihc)")
-    tps_ci95: tuple[float, float] | None = Field(description="Wilson 95 % interval, percent")
+    tps_ci95: tuple[float, float] | None = Field(description="Wilson 95 % interval, percent, "
+                                                            "widened by tps_interval.margin")
+    tps_interval: TpsInterval
     category: str | None
     categories: list[str] = Field(description="all category labels, lowest first")
     cutoffs: list[float] = Field(description="category cutoffs in percent")

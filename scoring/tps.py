@@ -35,7 +35,9 @@ class TpsScore:
     tumor_pos: int
     tumor_neg: int
     tps: float | None  # percent; None when there are no tumour cells (undefined, not 0)
-    ci95: tuple[float, float] | None  # Wilson 95 % interval, percent
+    # Wilson 95 % interval, percent, widened by the model's measured error margin (see
+    # score_counts) when the model states one
+    ci95: tuple[float, float] | None
     category: str | None
     near_cutoff: bool  # the interval straddles a cutoff, so the category is uncertain
     inadequate: bool  # fewer than MIN_VIABLE_TUMOR_CELLS tumour cells
@@ -112,8 +114,22 @@ def crosses_cutoff(ci95: tuple[float, float], cutoffs: tuple[float, ...]) -> boo
     return any(lo < c <= hi for c in cutoffs)
 
 
-def score_counts(tumor_pos: int, tumor_neg: int, cutoffs: tuple[float, ...]) -> TpsScore:
-    """`cutoffs` as resolve_cutoffs returned them."""
+def interval_covers(margin: float) -> str:
+    """What the interval of score_counts covers, in words for result.json."""
+    if margin <= 0:
+        return ("counting noise only (Wilson 95 %); the model's own errors are not in it: the "
+                "model states no measured error margin")
+    return (f"counting noise (Wilson 95 %) widened by {margin:g} points each way: the model's "
+            "95th-percentile TPS error on its validation slides (see its model card); errors on "
+            "tissue unlike those slides are not covered")
+
+
+def score_counts(tumor_pos: int, tumor_neg: int, cutoffs: tuple[float, ...],
+                 margin: float = 0.0) -> TpsScore:
+    """`cutoffs` as resolve_cutoffs returned them. `margin` (TPS points, the model's
+    `tps_margin`) widens the counting-noise interval by the model's measured error: with a
+    thousand cells Wilson's interval is a few points wide, and a model that is 5 points off on
+    some slides would otherwise be reported as sure of a wrong category."""
     if tumor_pos < 0 or tumor_neg < 0:
         raise ValueError(f"counts cannot be negative: {tumor_pos}, {tumor_neg}")
     n = tumor_pos + tumor_neg
@@ -122,6 +138,6 @@ def score_counts(tumor_pos: int, tumor_neg: int, cutoffs: tuple[float, ...]) -> 
         return TpsScore(tumor_pos, tumor_neg, None, None, None, False, inadequate)
     tps = 100.0 * tumor_pos / n
     lo, hi = wilson_interval(tumor_pos, n)
-    ci95 = (100.0 * lo, 100.0 * hi)
+    ci95 = (max(0.0, 100.0 * lo - margin), min(100.0, 100.0 * hi + margin))
     return TpsScore(tumor_pos, tumor_neg, tps, ci95, category_of(tps, cutoffs),
                     crosses_cutoff(ci95, cutoffs), inadequate)

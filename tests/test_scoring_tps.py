@@ -13,6 +13,7 @@ from scoring.tps import (
     check_cutoffs,
     crosses_cutoff,
     cutoffs_for_assay,
+    interval_covers,
     score_counts,
     wilson_interval,
 )
@@ -146,3 +147,21 @@ def test_score_interval_is_in_percent_and_contains_tps() -> None:
     assert score.ci95[0] == pytest.approx(23.6594, abs=1e-3)
     assert score.ci95[1] == pytest.approx(76.3406, abs=1e-3)
     assert math.isclose(score.ci95[0] + score.ci95[1], 100.0)
+
+
+def test_a_model_margin_widens_the_interval_by_its_points_and_stays_in_range() -> None:
+    plain = score_counts(300, 700, (1.0, 50.0))
+    wide = score_counts(300, 700, (1.0, 50.0), margin=4.0)
+    assert wide.tps == plain.tps == 30.0
+    assert wide.ci95 == pytest.approx((plain.ci95[0] - 4.0, plain.ci95[1] + 4.0))
+    # clipped at 0 and 100, and a margin can make a category uncertain that counts alone did not
+    assert score_counts(0, 1000, (1.0, 50.0), margin=3.0).ci95 == pytest.approx(
+        (0.0, 100 * wilson_interval(0, 1000)[1] + 3.0))
+    assert score_counts(1000, 0, (1.0, 50.0), margin=3.0).ci95[1] == 100.0
+    assert score_counts(450, 550, (1.0, 50.0), margin=6.0).near_cutoff
+    assert not score_counts(450, 550, (1.0, 50.0)).near_cutoff
+
+
+def test_the_interval_says_what_it_covers() -> None:
+    assert "counting noise only" in interval_covers(0.0)
+    assert "widened by 4.5 points" in interval_covers(4.5)

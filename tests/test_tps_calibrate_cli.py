@@ -37,3 +37,25 @@ def test_a_missing_model_is_one_clear_line(tmp_path: Path,
     code = main(["calibrate", "--model", str(tmp_path / "absent.onnx"), "--data",
                  str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx")])
     assert code == 2 and "model file not found" in capsys.readouterr().err
+
+
+def test_a_margin_is_written_and_widens_the_reported_interval(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synth.tiles import write_tiles
+
+    write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
+    out = tmp_path / "calibrated.onnx"
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out),
+                 "--tps-margin", "4.5"])
+    assert code == 0 and "tps_margin 4.5" in capsys.readouterr().out
+    assert ModelInfo.from_onnx(out).tps_margin == 4.5
+
+
+def test_a_margin_out_of_range_is_refused(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"),
+                 "--tps-margin", "-1"])
+    assert code == 2 and "--tps-margin must be TPS points" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()

@@ -6,6 +6,10 @@ The decode calls a tumour cell positive when p(pos) / (p(pos) + p(neg)) reaches 
 predicted positive share of the cells the model calls tumour is compared with the annotated
 positive share of each dataset; the threshold with the smallest mean gap over the datasets
 wins. Use training data only: the held-out figures are what it must then be judged on.
+
+`--tps-margin` writes the model's measured TPS error (points) beside it, which widens every
+interval the worker reports (scoring.tps.score_counts): measure it on validation slides, never
+the ones the model is then judged on (benchmarks/tps_accuracy.py --first-seed prints it).
 """
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_data_arguments(parser, "microns per pixel of the images (default: the model's)",
                        several=True)
     parser.add_argument("--out", type=Path, required=True, help="the calibrated .onnx to write")
+    parser.add_argument("--tps-margin", type=float, default=None,
+                        help="TPS points the reported interval is widened by on each side: the "
+                             "model's measured error on validation slides (kept if not given)")
     parser.set_defaults(handler=run_calibrate)
 
 
@@ -35,6 +42,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from model.data.errors import DatasetError
     from scoring.errors import TpsError
 
+    if args.tps_margin is not None and not 0.0 <= args.tps_margin < 100.0:
+        print(f"tps calibrate: --tps-margin must be TPS points in [0, 100), got "
+              f"{args.tps_margin:g}", file=sys.stderr)
+        return 2
     try:
         gaps, threshold = calibrate(args)
     except (DatasetError, TpsError, ValueError) as exc:
@@ -44,8 +55,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         at = dict(zip(GRID.tolist(), shares))
         print(f"{name}: true positive share {true_share:.3f}, predicted {at[0.5]:.3f} at 0.5, "
               f"{at[threshold]:.3f} at {threshold:.2f}")
-    write_threshold(args.model, args.out, threshold)
-    print(f"positive_threshold {threshold:.2f} -> {args.out}")
+    write_threshold(args.model, args.out, threshold, args.tps_margin)
+    margin = "" if args.tps_margin is None else f", tps_margin {args.tps_margin:g}"
+    print(f"positive_threshold {threshold:.2f}{margin} -> {args.out}")
     return 0
 
 
@@ -85,12 +97,15 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
     return gaps, float(GRID[int(np.argmin(mean_gap))])  # ties: the lowest threshold
 
 
-def write_threshold(model: Path, out: Path, threshold: float) -> None:
+def write_threshold(model: Path, out: Path, threshold: float,
+                    margin: float | None = None) -> None:
     import onnx
 
     proto = onnx.load(str(model))
     meta = {p.key: p.value for p in proto.metadata_props} | {
         "positive_threshold": f"{threshold:g}"}
+    if margin is not None:
+        meta["tps_margin"] = f"{margin:g}"
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)
