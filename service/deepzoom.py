@@ -12,6 +12,8 @@ from typing import Any
 import openslide
 from openslide.deepzoom import DeepZoomGenerator
 
+from scoring.slide_reader import open_slide
+
 TILE_SIZE = 254
 OVERLAP = 1
 FORMAT = "jpeg"
@@ -29,7 +31,7 @@ class ZoomedSlide:
 
 
 def _open(path: Path) -> ZoomedSlide:
-    slide = openslide.OpenSlide(path)
+    slide = open_slide(path)  # the engine's opener: a DICOM series is stored as a folder
     props = slide.properties
     offset = (int(props.get(openslide.PROPERTY_NAME_BOUNDS_X, 0)),
               int(props.get(openslide.PROPERTY_NAME_BOUNDS_Y, 0)))

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import os
 import re
+import shutil
 import sys
 import unicodedata
 import uuid
@@ -14,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from scoring.file_kind import HEAD_BYTES, is_slide_container, refusal, sniff
 from service.errors import PayloadTooLarge, UnreadableSlide, UnsupportedMedia
+from service.upload_writer import BlockWriter
 
 # Write in large blocks: fewer syscalls and thread hops than the ~64 KiB chunks the server hands us.
 _BLOCK = 4 * 1024 * 1024
+_EMPTY_ZIP = b"PK\x05\x06"
+ZIP_HINT = ("a zip archive; a DICOM WSI series is sent as one zip with Content-Type "
+            "application/zip, any other slide as the file itself")
 _KEPT_SUFFIXES = {".svs", ".tif", ".tiff", ".ndpi", ".scn", ".bif", ".dcm"}
 
 
@@ -32,10 +33,21 @@ class StoredUpload:
     suffix: str
 
 
-def _refuse_kind(kind: str | None) -> None:
-    """415 unless the magic bytes say TIFF (also SVS, NDPI, SCN, BIF, BigTIFF) or DICOM.
-    MIRAX (.mrxs) is a folder of files and cannot come as one upload, so it is refused."""
-    if kind is None or not is_slide_container(kind):
+def _sniff(head: bytes, archive: bool) -> str | None:
+    # An empty zip is only its end record: refused later for what it lacks, not as "not a zip".
+    return "zip" if archive and head.startswith(_EMPTY_ZIP) else sniff(head)
+
+
+def _refuse_kind(kind: str | None, archive: bool = False) -> None:
+    """415 unless the magic bytes say TIFF (also SVS, NDPI, SCN, BIF, BigTIFF) or DICOM, or a
+    zip for an `archive`. MIRAX (.mrxs) is a folder of files and cannot come as one upload."""
+    if archive:
+        if kind != "zip":
+            raise UnsupportedMedia("not a zip archive (magic bytes); a slide that is one file "
+                                   "is sent as application/octet-stream")
+    elif kind == "zip":
+        raise UnsupportedMedia(f"not a TIFF-family or DICOM slide (magic bytes): {ZIP_HINT}")
+    elif kind is None or not is_slide_container(kind):
         hint = "" if kind in (None, "unknown") else f": {refusal(kind)}"
         raise UnsupportedMedia(f"not a TIFF-family or DICOM slide (magic bytes){hint}")
 
@@ -64,44 +76,49 @@ def storage_suffix(label: str, kind: str) -> str:
     return ".dcm" if kind == "dicom" else ".tiff"
 
 
-def _write_block(handle: Any, digest: Any, block: bytes) -> None:
-    digest.update(block)
-    handle.write(block)
-
-
 async def receive(chunks: AsyncIterator[bytes], incoming_dir: Path, max_bytes: int,
-                  label: str) -> StoredUpload:
-    """Stream `chunks` to a temp file; 413 past `max_bytes`, 415 on unknown magic bytes."""
+                  label: str, archive: bool = False) -> StoredUpload:
+    """Stream `chunks` to a temp file; 413 past `max_bytes`, 415 on unknown magic bytes. With
+    `archive` the body must be a zip; it is not fsynced (it is unpacked, then deleted)."""
     incoming_dir.mkdir(parents=True, exist_ok=True)
     tmp = incoming_dir / f"{uuid.uuid4().hex}.part"
-    digest = hashlib.sha256()
-    size, kind, head, pending = 0, None, b"", bytearray()
+    writer = BlockWriter(tmp)
+    size, kind, head, pending, pending_size = 0, None, b"", list[bytes](), 0
     try:
-        with open(tmp, "wb") as handle:  # noqa: ASYNC230 (opening is instant; writes go to a thread)
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadTooLarge(f"upload exceeds the limit of {max_bytes} bytes")
-                if kind is None:
-                    head = (head + chunk)[:HEAD_BYTES]
-                    kind = sniff(head)
-                    if kind is not None:
-                        _refuse_kind(kind)
-                pending += chunk
-                if len(pending) >= _BLOCK:
-                    await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
-                    pending.clear()
-            if size == 0:
-                raise UnreadableSlide("the file is empty (0 bytes); copy it again")
-            _refuse_kind(kind)
-            assert kind is not None
-            await anyio.to_thread.run_sync(_write_block, handle, digest, bytes(pending))
-            handle.flush()
-            await anyio.to_thread.run_sync(os.fsync, handle.fileno())
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"upload exceeds the limit of {max_bytes} bytes")
+            if kind is None:
+                head = (head + chunk)[:HEAD_BYTES]
+                kind = _sniff(head, archive)
+                if kind is not None:
+                    _refuse_kind(kind, archive)
+            pending.append(chunk)  # no copy: the block is the list of the server's chunks
+            pending_size += len(chunk)
+            if pending_size >= _BLOCK:
+                await writer.put(pending)
+                pending, pending_size = [], 0
+        if size == 0:
+            raise UnreadableSlide("the file is empty (0 bytes); copy it again")
+        _refuse_kind(kind, archive)
+        assert kind is not None
+        await writer.put(pending)
+        await writer.finish(durable=not archive)
     except BaseException:
+        await writer.close()
         tmp.unlink(missing_ok=True)
         raise
-    return StoredUpload(tmp, digest.hexdigest(), size, storage_suffix(label, kind))
+    await writer.close()
+    return StoredUpload(tmp, writer.digest.hexdigest(), size, storage_suffix(label, kind))
+
+
+def discard(path: Path) -> None:
+    """Remove a stored upload: a file, or a folder (a DICOM series) with what it holds."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 async def probe(path: Path, timeout_s: float) -> dict[str, Any]:

@@ -100,3 +100,14 @@ def test_truncated_tiff_is_422_with_reason(api: Api, tmp_path: Path) -> None:
     assert "incoming" not in detail and ".part" not in detail  # no server path
     assert list(api.settings.slides_dir.iterdir()) == []
     assert list(api.settings.incoming_dir.iterdir()) == []
+
+
+def test_a_zip_sent_as_a_file_is_415_naming_the_zip_route(api: Api) -> None:
+    r = api.upload(b"PK\x03\x04" + bytes(400), name="series.zip")
+    assert r.status_code == 415
+    assert "a DICOM WSI series is sent as one zip with Content-Type application/zip" in (
+        r.json()["detail"])
+    headers = {**api.a(), "X-Filename": "x.tiff", "Content-Type": "text/plain"}
+    other = api.client.put("/v1/slides", content=b"II*\x00", headers=headers)
+    assert other.status_code == 415 and "application/zip" in other.json()["detail"]
+    assert list(api.settings.incoming_dir.iterdir()) == []
