@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -24,6 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JOB_STATES = ("queued", "running", "succeeded", "failed")
+# What the audit log records (service/audit.py, jobs/retention.py): "download" is any read of
+# a result, report or output file; "view" opens a slide in the viewer; "purge" is a deletion
+# by the retention rule, not by a key.
+AUDIT_ACTIONS = ("upload", "job_create", "download", "view", "delete", "purge", "key_create",
+                 "key_revoke")
 
 
 def utcnow() -> datetime:
@@ -117,3 +123,24 @@ class BatchJob(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEvent(Base):
+    """One thing a lab's key did to a lab's data, or the retention purge did to it. Append-only:
+    no code updates or deletes a row, and revision 0003's triggers refuse it in the database.
+
+    `id` grows with every row, so it orders the log and is the cursor of GET /v1/audit; the
+    object's id is kept as written, after the object itself is deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_lab_id_id", "lab_id", "id"),)
+    # BIGINT on PostgreSQL; SQLite numbers rows only for a column spelt INTEGER PRIMARY KEY.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lab_id: Mapped[str] = mapped_column(ForeignKey("labs.id"))
+    key_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None: the purge
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the peer address

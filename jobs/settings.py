@@ -19,6 +19,9 @@ class StoreSettings(BaseSettings):
     broker_url: str | None = None
     # The API writes it into each job; the workers' lease claim enforces it.
     max_attempts: int = Field(default=3, ge=1)
+    # Slides (with their jobs and outputs) are purged this many days after upload by
+    # jobs/retention.py; None or 0 keeps them until a lab deletes them.
+    retention_days: int | None = Field(default=None, ge=0)
 
     @property
     def db_url(self) -> str:

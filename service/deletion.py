@@ -1,74 +1,26 @@
-"""Deleting a lab's slides, jobs and batches: the rows in one transaction, then the files.
+"""What the DELETE routes use of jobs/removal.py (rows first, then files; its docstring says
+why), with a running job answered as the API's 409.
 
-The files go only after the rows' commit. A crash, or a file that cannot be removed, between
-the two leaves at worst an orphan file that no row points at: disk to reclaim, never a wrong
-answer. The other order could leave a row whose slide file or result folder is gone, and every
-request for it would then fail in ways the API does not promise. Storage names and result
-folders are never reused (new ids), so an orphan cannot be mistaken for a later object's file.
-"""
+A slide stored as a folder (a DICOM series) goes whole, as a file does: remove_files takes
+either. Deleting again finds no row and answers 404; another lab's id is 404 before anything
+is read of it (routes_slides.lab_slide, routes_jobs.lab_job)."""
 from __future__ import annotations
 
-import logging
-import shutil
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from jobs.records import BatchJob, Job
-from jobs.settings import StoreSettings
+from jobs import removal
+from jobs.records import Job
+from jobs.removal import remove_files, result_folders, slide_path
 from service.errors import Conflict
 
-log = logging.getLogger(__name__)
-
-
-def _running(job_id: str) -> Conflict:
-    return Conflict(f"job {job_id} is running; try again when it ends")
-
-
-def result_folders(settings: StoreSettings, job: Job) -> list[Path]:
-    """Where a job's outputs may be: the worker's folder for it (made when it starts, so also
-    a failed or interrupted job's), and the folder its row records, when that is another one
-    inside the results folder. Nothing outside the results folder is ever a job's to remove."""
-    root = settings.results_dir.resolve()
-    folders = [root / job.id]
-    if job.result_dir:
-        recorded = Path(job.result_dir).resolve()
-        if recorded.is_relative_to(root) and recorded != root and recorded not in folders:
-            folders.append(recorded)
-    return folders
+__all__ = ["delete_job_rows", "remove_files", "result_folders", "slide_path"]
 
 
 def delete_job_rows(session: Session, jobs: Sequence[Job]) -> None:
-    """Delete these jobs' rows and their batch memberships, uncommitted. A running job is
-    refused (409, before anything is deleted); the DELETE checks the state again itself, so a
-    worker that claims a job meanwhile either claims it first, and this is refused, or finds
-    no row to claim."""
-    for job in jobs:
-        if job.state == "running":
-            raise _running(job.id)
-    ids = [job.id for job in jobs]
-    if not ids:
-        return
-    session.execute(delete(BatchJob).where(BatchJob.job_id.in_(ids)))
-    gone = session.connection().execute(
-        delete(Job).where(Job.id.in_(ids), Job.state != "running")).rowcount
-    if gone != len(ids):
-        claimed = session.scalars(
-            select(Job.id).where(Job.id.in_(ids), Job.state == "running")).first()
-        session.rollback()
-        raise _running(claimed or ids[0])
-
-
-def remove_files(paths: Iterable[Path]) -> None:
-    """Remove files and folders whose rows are already deleted and committed (see above); one
-    that cannot be removed is logged and left, an orphan."""
-    for path in paths:
-        try:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("left %s behind after deleting its rows: %s", path, exc)
+    """removal.delete_job_rows, with 409 for a running job (nothing is deleted then)."""
+    try:
+        removal.delete_job_rows(session, jobs)
+    except removal.JobRunning as exc:
+        raise Conflict(str(exc)) from None

@@ -281,3 +281,40 @@ def test_a_later_revision_applies_whole_or_not_at_all(
         for _ in range(3):
             with engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+def _audit_row(engine: Engine, lab_id: str) -> int:
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit_events (created_at, lab_id, key_prefix, action, object_type, "
+            "object_id, client) VALUES (:at, :lab, 'abcd', 'upload', 'slide', 's1', '10.0.0.1')"),
+            {"at": datetime(2024, 5, 2), "lab": lab_id})
+        made: int = conn.execute(sa.text("SELECT max(id) FROM audit_events")).scalar_one()
+    return made
+
+
+def test_revision_0003_adds_an_append_only_audit_log(engine: Engine) -> None:
+    ids = _previous_release(engine)
+    upgrade(engine, "0002")
+    assert "audit_events" not in _tables(engine)
+    upgrade(engine, "0003")
+    first, second = _audit_row(engine, ids["lab"]), _audit_row(engine, ids["lab"])
+    assert second == first + 1  # the database numbers the rows: the log's order and cursor
+    for statement in ("UPDATE audit_events SET action = 'delete'", "DELETE FROM audit_events"):
+        with (pytest.raises(sa.exc.DBAPIError, match="audit_events is append-only"),
+              engine.begin() as conn):
+            conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_events WHERE action = 'upload'")
+                            ).scalar_one() == 2
+    with Session(engine) as s:  # the rows before it are untouched
+        job = s.get(Job, ids["job"])
+        assert job is not None and job.result == RESULT
+
+    # Down and up again: the table goes with its triggers (and PostgreSQL's function).
+    with schema._PROCESS_LOCK, schema._migration_connection(engine) as conn:
+        from alembic import command
+        command.downgrade(schema.alembic_config(conn), "0002")
+    assert "audit_events" not in _tables(engine) and _versions(engine) == ["0002"]
+    upgrade(engine)
+    assert _audit_row(engine, ids["lab"]) >= 1

@@ -77,7 +77,7 @@ def test_deleting_a_slide_removes_its_file_jobs_results_and_memberships(
 
     url = f"/v1/slides/{slide_id}"
     refused = api.client.delete(url, headers=api.b())  # another lab's slide: nothing happens
-    assert refused.status_code == 404 and refused.json() == {"detail": f"no slide {slide_id}"}
+    assert refused.status_code == 404 and refused.json()["detail"] == f"no slide {slide_id}"
     assert slide_file.is_file() and done_folder.is_dir() and failed_folder.is_dir()
     assert (_count(api, Slide), _count(api, Job), _count(api, BatchJob)) == (2, 3, 3)
 
@@ -110,7 +110,7 @@ def test_a_slide_with_a_running_job_is_not_deleted(api: Api, tmp_path: Path) -> 
     for url in (f"/v1/slides/{slide_id}", f"/v1/jobs/{running}"):
         response = api.client.delete(url, headers=api.a())
         assert response.status_code == 409
-        assert response.json() == {"detail": f"job {running} is running; try again when it ends"}
+        assert response.json()["detail"] == f"job {running} is running; try again when it ends"
     assert slide_file.is_file() and done_folder.is_dir() and running_folder.is_dir()
     assert (_count(api, Slide), _count(api, Job), _count(api, BatchJob)) == (1, 2, 2)
     assert api.client.get(f"/v1/batches/{batch}", headers=api.a()).json()["total"] == 2

@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "tps.evaluate_cli",
     "tps.calibrate_cli",
     "service.cli",
+    "tps.purge_cli",
     "tps.serve",
 )
 

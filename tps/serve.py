@@ -16,6 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
     dispatcher: Dispatcher
     if settings.broker_url is None:
         from worker.embedded import EmbeddedRunner
+        from worker.purge_task import PurgeTimer
         from worker.settings import get_worker_settings
 
         worker_settings = get_worker_settings()
@@ -24,15 +25,18 @@ def _serve(args: argparse.Namespace) -> int:
                   "until it exists (set TPS_MODEL_PATH)")
         runner = EmbeddedRunner(worker_settings)
         dispatcher = runner
+        purge_timer = PurgeTimer(worker_settings)  # the retention purge, as beat runs it
     else:
         dispatcher = CeleryDispatcher(settings.broker_url)
     app = create_app(settings, dispatcher)
     if runner is not None:
         runner.start()
+        purge_timer.start()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         if runner is not None:
+            purge_timer.stop()
             runner.stop()
     return 0
 

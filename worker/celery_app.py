@@ -21,6 +21,7 @@ from typing import Any
 from celery import Celery
 
 from jobs.queue import SCORE_QUEUE, SCORE_TASK
+from worker.purge_task import beat_schedule  # importing it registers the purge task too
 from worker.settings import WorkerSettings, get_worker_settings
 
 # A deploy (SIGTERM) lets a running job finish if it can within this; `tps worker --shutdown-grace`.
@@ -59,6 +60,7 @@ def make_celery(settings: WorkerSettings) -> Celery:
         # worker stops it, the job goes back to `queued` and the message back to the queue.
         worker_soft_shutdown_timeout=SOFT_SHUTDOWN_S,
         worker_enable_soft_shutdown_on_idle=True,
+        beat_schedule=beat_schedule(settings),  # the retention purge: worker/purge_task.py
     )
     app.conf.tps_settings = settings
     from worker.tasks import register_tasks  # tasks need the app; the app names its tasks

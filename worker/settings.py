@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from jobs.settings import StoreSettings
 from scoring.bundled_model import bundled_model_path
@@ -18,6 +18,8 @@ class WorkerSettings(StoreSettings):
     task_hard_time_limit_s: int = 3 * 3600 + 300
     # A broker redelivers an unacknowledged task after this long; it must outlast any task.
     visibility_timeout_s: int = 4 * 3600
+    # How often celery beat, or tps serve's timer, runs the retention purge (jobs/retention.py).
+    purge_every_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _limits_are_ordered(self) -> WorkerSettings:
