@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
-
 def _store(migrate: bool = True) -> tuple[Engine, str | None]:
     """The job database, migrated to head unless `migrate` is False, and the revision it was
     at before (None: empty, or not migrated here)."""
@@ -73,7 +72,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
         return 1
     key, revoked = done
     if revoked:
-        print(f"revoked key {key.prefix} of lab {key.lab}: refused from its next request")
+        print(f"revoked key {key.prefix} of lab {key.lab}: refused within a second")
     else:
         print(f"key {key.prefix} of lab {key.lab} was already revoked at "
               f"{_when(key.revoked_at)}; nothing changed")
@@ -133,8 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                               "revoked); never their secrets")
     listing.add_argument("--lab", default=None, help="only this lab's keys")
     listing.set_defaults(handler=_list_keys)
-    revoke = keys.add_parser("revoke", help="refuse a key from its next request on (running it "
-                             "again changes nothing)")
+    revoke = keys.add_parser("revoke", help="refuse a key: the API turns it away within a "
+                             "second (running it again changes nothing)")
     revoke.add_argument("prefix", metavar="PREFIX", help="the key's prefix, as `tps keys list` "
                         "shows it")
     revoke.set_defaults(handler=_revoke_key)

@@ -1,8 +1,12 @@
 """API keys: a random token shown once; the database keeps only its sha256 and a lookup prefix.
 
-A key is checked against its row on every request (no cache), so revoking it or letting it
-expire refuses the very next request. Its `last_used_at` is written at most once a minute,
-so that polling with GETs does not make every request a database write."""
+A key is checked against its row here; the API keeps a check for at most a second
+(service/key_cache.py), so a revoked key is refused within a second. Its `last_used_at` is
+written at most once a minute, so that polling with GETs does not make every request a
+database write.
+
+Making and revoking a key are recorded in the lab's audit log in the same transaction, with no
+acting key and no client address: `tps keys` runs on the server's host, not as a request."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from jobs.records import ApiKey, Lab, utcnow
+from jobs.records import ApiKey, AuditEvent, Lab, utcnow
 
 KEY_SCHEME = "tps"
 # last_used_at is only rewritten when the stored value is at least this old.
@@ -52,6 +56,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _key_event(action: str, lab_id: str, prefix: str) -> AuditEvent:
+    return AuditEvent(lab_id=lab_id, key_prefix=None, action=action, object_type="key",
+                      object_id=prefix, client=None)
+
+
 def create_key(session: Session, lab_name: str, expires_days: int | None = None) -> str:
     """Create the lab if new, add a key to it, and return the token (never stored). With
     `expires_days` the key is refused from that many days on."""
@@ -67,6 +76,7 @@ def create_key(session: Session, lab_name: str, expires_days: int | None = None)
     expires_at = None if expires_days is None else utcnow() + timedelta(days=expires_days)
     session.add(ApiKey(lab_id=lab.id, prefix=prefix, key_hash=_digest(token),
                        expires_at=expires_at))
+    session.add(_key_event("key_create", lab.id, prefix))
     session.commit()
     return token
 
@@ -116,16 +126,19 @@ def lab_for_key(session: Session, token: str) -> str | None:
         return None
 
 
+def _listing(key: ApiKey, lab: str) -> KeyListing:
+    return KeyListing(prefix=key.prefix, lab=lab, created_at=key.created_at,
+                      last_used_at=key.last_used_at, expires_at=key.expires_at,
+                      revoked_at=key.revoked_at)
+
+
 def list_keys(session: Session, lab_name: str | None = None) -> list[KeyListing]:
     """Every key (or one lab's), oldest first; the secrets are not stored, so not shown."""
     query = (select(ApiKey, Lab.name).join(Lab, Lab.id == ApiKey.lab_id)
              .order_by(ApiKey.created_at, ApiKey.prefix))
     if lab_name is not None:
         query = query.where(Lab.name == lab_name)
-    return [KeyListing(prefix=key.prefix, lab=lab, created_at=key.created_at,
-                       last_used_at=key.last_used_at, expires_at=key.expires_at,
-                       revoked_at=key.revoked_at)
-            for key, lab in session.execute(query).tuples()]
+    return [_listing(key, lab) for key, lab in session.execute(query).tuples()]
 
 
 def revoke_key(session: Session, prefix: str) -> tuple[KeyListing, bool] | None:
@@ -144,8 +157,8 @@ def revoke_key(session: Session, prefix: str) -> tuple[KeyListing, bool] | None:
     revoked = session.connection().execute(
         update(ApiKey).where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=now)).rowcount == 1
+    if revoked:  # a second revocation changes nothing, so it is no event
+        session.add(_key_event("key_revoke", key.lab_id, key.prefix))
     session.commit()
     session.refresh(key)
-    return KeyListing(prefix=key.prefix, lab=lab, created_at=key.created_at,
-                      last_used_at=key.last_used_at, expires_at=key.expires_at,
-                      revoked_at=key.revoked_at), revoked
+    return _listing(key, lab), revoked

@@ -2,9 +2,16 @@
 broker mode the jobs run in other processes; the database is the one place that sees them all."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
@@ -15,6 +22,8 @@ from jobs.records import JOB_STATES, Job, utcnow
 WAIT_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
 SCORING_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 3 * 3600.0)
 WINDOW_S = 24 * 3600  # histograms cover jobs finished in the last day
+# From a cached job poll (about a millisecond) to a large upload or PDF report.
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 
 
 def _histogram(name: str, doc: str, values: list[float],
@@ -50,17 +59,22 @@ class JobCollector(Collector):
 
 
 class ServiceMetrics:
-    """One registry per app, so that several apps (tests) never clash on metric names."""
+    """One registry per app, so that several apps (tests) never clash on metric names. Its
+    process figures (CPU, memory, open files, GC) are the serving process's own."""
 
     def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("tps_http_requests", "HTTP requests",
-                                ["method", "route", "status"], registry=self.registry)
+        self.requests = Histogram(
+            "tps_http_request_duration_seconds", "HTTP requests: seconds to the last byte",
+            ["method", "route", "status"], buckets=REQUEST_BUCKETS, registry=self.registry)
         self.registry.register(JobCollector(engine))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
 
 
-class RequestCounter:
-    """Plain ASGI middleware: it counts each request without buffering or re-wrapping the
+class RequestTimer:
+    """Plain ASGI middleware: it times each request without buffering or re-wrapping the
     streamed upload bodies, which Starlette's BaseHTTPMiddleware would route through a queue."""
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
@@ -72,6 +86,7 @@ class RequestCounter:
             await self.app(scope, receive, send)
             return
         status = 500
+        started = time.perf_counter()
 
         async def send_and_note_status(message: Message) -> None:
             nonlocal status
@@ -85,4 +100,5 @@ class RequestCounter:
             # The router writes the matched route into the scope; its template, not the path,
             # keeps the label set small (no ids in labels).
             template = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.requests.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started)

@@ -1,27 +1,31 @@
-"""Jobs: start scoring a slide, follow it, fetch what the worker wrote."""
+"""Jobs: start scoring a slide, list and follow jobs, delete one; and how every route that
+serves a job's output (service/routes_job_files.py, routes_fhir, routes_dicom, routes_viewer)
+finds the lab's job and refuses one that has not succeeded."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs.records import Job, Slide
-from scoring.pdf_report import slide_report_pdf
+from jobs.records import Job
+from service.audit import Audit
 from service.deletion import delete_job_rows, remove_files, result_folders
 from service.deps import DbSession, LabId, State
 from service.dispatch import dispatch_committed
-from service.errors import BadRequest, Conflict, NotFound
-from service.reports import pdf_entry
+from service.errors import BadRequest, Conflict, NotFound, error_responses
+from service.request_bodies import JobCreate
 from service.route_class import SessionReleasingRoute
 from service.routes_slides import lab_slide
-from service.schemas import JobCreate, JobOut, Progress, as_utc
+from service.schemas import JobOut, Progress, as_utc, json_response
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
+# What a route serving a job's output can refuse: 401 (the key), 404 for a job the lab does
+# not have (or an output the job did not write), 409 until the job succeeded (`finished_job`).
+OUTPUT_ERRORS = error_responses(401, 404, 409)
 
 
 def job_out(job: Job) -> JobOut:
@@ -59,9 +63,10 @@ def _same_request(job: Job, body: JobCreate) -> Job:
     return job
 
 
-@router.post("", response_model=JobOut, status_code=202)
+@router.post("", response_model=JobOut, status_code=202,
+             responses=error_responses(400, 401, 404, 409, 422))
 def create_job(
-    body: JobCreate, state: State, session: DbSession, lab_id: LabId,
+    body: JobCreate, state: State, session: DbSession, lab_id: LabId, audit: Audit,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobOut:
     """Queue a scoring job. Repeating the POST with the same Idempotency-Key returns the same job."""
@@ -72,6 +77,7 @@ def create_job(
     job = new_job(session, lab_id, body.slide_id, body.as_params(),
                   state.settings.max_attempts, idempotency_key)
     try:
+        audit.add(session, "job_create", job)
         session.commit()
     except IntegrityError:
         # A concurrent POST with the same key committed first.
@@ -84,7 +90,7 @@ def create_job(
     return job_out(job)
 
 
-@router.get("", response_model=list[JobOut])
+@router.get("", response_model=list[JobOut], responses=error_responses(400, 401))
 def list_jobs(session: DbSession, lab_id: LabId, limit: int = 100) -> list[JobOut]:
     query = select(Job).where(Job.lab_id == lab_id).order_by(Job.created_at.desc())
     return [job_out(j) for j in session.scalars(query.limit(min(max(limit, 1), 1000)))]
@@ -97,18 +103,23 @@ def lab_job(session: Session, lab_id: str, job_id: str) -> Job:
     return job
 
 
-@router.get("/{job_id}", response_model=JobOut)
-def get_job(job_id: str, session: DbSession, lab_id: LabId) -> JobOut:
-    return job_out(lab_job(session, lab_id, job_id))
+@router.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 404))
+def get_job(job_id: str, session: DbSession, lab_id: LabId) -> Response:
+    """What every polling client asks for, so it is answered as it is built (a Response skips
+    the framework's second validation of the model)."""
+    return json_response(job_out(lab_job(session, lab_id, job_id)))
 
 
-@router.delete("/{job_id}", status_code=204, response_class=Response)
-def delete_job(job_id: str, state: State, session: DbSession, lab_id: LabId) -> Response:
+@router.delete("/{job_id}", status_code=204, response_class=Response,
+               responses=error_responses(401, 404, 409))
+def delete_job(job_id: str, state: State, session: DbSession, lab_id: LabId,
+               audit: Audit) -> Response:
     """The job's result folder, its row and its batch memberships (the slide stays); 409 while
     it is running. A second DELETE is 404: it is gone."""
     job = lab_job(session, lab_id, job_id)
     folders = result_folders(state.settings, job)
     delete_job_rows(session, [job])
+    audit.add(session, "delete", job)
     session.commit()
     session.close()
     remove_files(folders)  # after the commit: see service/deletion.py
@@ -121,67 +132,3 @@ def finished_job(job: Job) -> Job:
     if job.state != "succeeded":
         raise Conflict(f"job {job.id} is {job.state}; no result yet")
     return job
-
-
-@router.get("/{job_id}/result")
-def get_result(job_id: str, session: DbSession, lab_id: LabId) -> dict[str, Any]:
-    result = finished_job(lab_job(session, lab_id, job_id)).result
-    return result or {}
-
-
-def _output_file(session: Session, lab_id: str, job_id: str, name: str) -> Path:
-    job = finished_job(lab_job(session, lab_id, job_id))
-    path = Path(job.result_dir or "") / name
-    if not job.result_dir or not path.is_file():
-        raise NotFound(f"job {job_id} has no {name}")
-    return path
-
-
-@router.get("/{job_id}/cells.geojson", response_class=FileResponse)
-def get_cells(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
-    path = _output_file(session, lab_id, job_id, "cells.geojson")
-    return FileResponse(path, media_type="application/geo+json")
-
-
-@router.get("/{job_id}/overlay.png", response_class=FileResponse)
-def get_overlay(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
-    return FileResponse(_output_file(session, lab_id, job_id, "overlay.png"),
-                        media_type="image/png")
-
-
-@router.get("/{job_id}/heatmap.png", response_class=FileResponse)
-def get_heatmap(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
-    return FileResponse(_output_file(session, lab_id, job_id, "heatmap.png"),
-                        media_type="image/png")
-
-
-@router.get("/{job_id}/tissue.png", response_class=FileResponse)
-def get_tissue_outline(job_id: str, session: DbSession, lab_id: LabId) -> FileResponse:
-    """The analysed tissue's edge on a transparent background, the whole slide at the
-    overview's scale (heatmap.png's geometry without its legend): a layer for a viewer."""
-    return FileResponse(_output_file(session, lab_id, job_id, "tissue.png"),
-                        media_type="image/png")
-
-
-@router.get("/{job_id}/crops/{n:int}.png", response_class=FileResponse)
-def get_review_crop(job_id: str, n: int, session: DbSession, lab_id: LabId) -> FileResponse:
-    """The n-th (from 1) of result.json's `review_crops`; only a file named there is served."""
-    crops = (finished_job(lab_job(session, lab_id, job_id)).result or {}).get("review_crops") or []
-    name = crops[n - 1].get("file") if 1 <= n <= len(crops) else None
-    if not isinstance(name, str) or Path(name).name != name or not name.endswith(".png"):
-        raise NotFound(f"job {job_id} has no review crop {n}")
-    return FileResponse(_output_file(session, lab_id, job_id, name), media_type="image/png")
-
-
-@router.get("/{job_id}/report.pdf", response_class=Response)
-def get_report_pdf(job_id: str, session: DbSession, lab_id: LabId) -> Response:
-    """The one-page PDF report, drawn on request from the result, its folder's pictures and the
-    slide's label (so it never disagrees with them)."""
-    job = finished_job(lab_job(session, lab_id, job_id))
-    slide = session.get(Slide, job.slide_id)
-    if job.result is None or slide is None:
-        raise NotFound(f"job {job_id} has no result to report")
-    entry = pdf_entry(slide, job)
-    session.close()  # drawing the PDF needs no database connection
-    return Response(slide_report_pdf(entry), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="job-{job_id}.pdf"'})

@@ -5,14 +5,14 @@ from fastapi import APIRouter
 
 from jobs.records import Lab
 from service.deps import CurrentKey, DbSession
-from service.errors import Unauthorized
+from service.errors import Unauthorized, error_responses
 from service.route_class import SessionReleasingRoute
 from service.schemas import MeOut, as_utc
 
 router = APIRouter(prefix="/v1", tags=["keys"], route_class=SessionReleasingRoute)
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, responses=error_responses(401))
 def get_me(session: DbSession, key: CurrentKey) -> MeOut:
     """The caller's lab, its key's prefix (never the secret) and when the key expires (null:
     never); a script can check its key with it before a long run."""

@@ -10,15 +10,25 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from jobs.records import Job, Slide, new_id
-from service import uploads
+from service import dicom_upload, slide_redaction, uploads
+from service.audit import Audit
 from service.deletion import delete_job_rows, remove_files, result_folders
 from service.deps import DbSession, LabId, State
-from service.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMedia
+from service.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMedia,
+    error_responses,
+)
 from service.route_class import SessionReleasingRoute
-from service.schemas import SlideOut, as_utc
+from service.schemas import UPLOAD_BODY, SlideOut, as_utc
 
 router = APIRouter(prefix="/v1/slides", tags=["slides"], route_class=SessionReleasingRoute)
 
+# A DICOM WSI series comes as a zip; Windows browsers label a .zip as the second.
+_ZIP_MEDIA = ("application/zip", "application/x-zip-compressed")
 # RFC 6266: `filename*=charset'lang'percent-encoded` (RFC 8187) is preferred to `filename=`.
 _DISPOSITION_EXT = re.compile(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]+)'[^']*'([^;\s]+)", re.IGNORECASE)
 _DISPOSITION_NAME = re.compile(r'filename\s*=\s*(?:"([^"]*)"|([^";\s]+))', re.IGNORECASE)
@@ -63,27 +73,36 @@ def _existing(session: DbSession, lab_id: str, sha256: str) -> Slide | None:
 
 async def upload_slide(
     request: Request, response: Response, state: State, session: DbSession, lab_id: LabId,
+    audit: Audit,
     x_filename: Annotated[str | None, Header()] = None,
     content_disposition: Annotated[str | None, Header()] = None,
 ) -> SlideOut:
-    """Upload a raw body (`application/octet-stream`); 201 when new, 200 when the lab already
-    has these exact bytes."""
+    """Upload a raw body (`application/octet-stream`), or a DICOM WSI series as one zip
+    (`application/zip`, see service/dicom_upload.py); 201 when new, 200 when the lab already
+    has this slide (the same bytes; for a series, the same files)."""
     settings = state.settings
     media = request.headers.get("content-type", "application/octet-stream").split(";")[0]
-    if media.strip().lower() != "application/octet-stream":
-        raise UnsupportedMedia("send the slide as a raw application/octet-stream body")
+    media = media.strip().lower()
+    if media != "application/octet-stream" and media not in _ZIP_MEDIA:
+        raise UnsupportedMedia("send the slide as a raw application/octet-stream body, or a "
+                               "DICOM WSI series as one application/zip")
     label = uploads.sanitise_label(_client_filename(x_filename, content_disposition))
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"upload exceeds the limit of {settings.max_upload_bytes} bytes")
-    stored = await uploads.receive(request.stream(), settings.incoming_dir,
-                                   settings.max_upload_bytes, label)
+    if media in _ZIP_MEDIA:
+        stored = await dicom_upload.receive_series(request.stream(), settings.incoming_dir,
+                                                   settings.max_upload_bytes, label)
+    else:
+        stored = await uploads.receive(request.stream(), settings.incoming_dir,
+                                       settings.max_upload_bytes, label)
     try:
         found = _existing(session, lab_id, stored.sha256)
         if found is not None:
             response.status_code = 200
             return slide_out(found)
         info = await uploads.probe(stored.path, settings.probe_timeout_s)
+        await slide_redaction.remove_label_images(stored.path, settings)
         slide_id = new_id()
         storage_name = f"{slide_id}{stored.suffix}"
         settings.slides_dir.mkdir(parents=True, exist_ok=True)
@@ -95,28 +114,31 @@ async def upload_slide(
                       mpp=info.get("mpp"), vendor=str(info["vendor"]))
         session.add(slide)
         try:
+            audit.add(session, "upload", slide)
             session.commit()
         except IntegrityError:
             # The same bytes arrived twice at once; the other upload won.
             session.rollback()
-            final.unlink(missing_ok=True)
+            uploads.discard(final)
             winner = _existing(session, lab_id, stored.sha256)
             if winner is None:
                 raise
             response.status_code = 200
             return slide_out(winner)
     finally:
-        stored.path.unlink(missing_ok=True)
+        uploads.discard(stored.path)  # gone already when renamed into place
     response.status_code = 201
     return slide_out(slide)
 
 
 for method in ("PUT", "POST"):
     router.add_api_route("", upload_slide, methods=[method], response_model=SlideOut,
-                         status_code=201, name=f"upload_slide_{method.lower()}")
+                         status_code=201, name=f"upload_slide_{method.lower()}",
+                         responses=error_responses(400, 401, 413, 415, 422),
+                         openapi_extra=UPLOAD_BODY)
 
 
-@router.get("", response_model=list[SlideOut])
+@router.get("", response_model=list[SlideOut], responses=error_responses(401))
 def list_slides(session: DbSession, lab_id: LabId) -> list[SlideOut]:
     rows = session.scalars(select(Slide).where(Slide.lab_id == lab_id).order_by(Slide.created_at))
     return [slide_out(s) for s in rows]
@@ -129,13 +151,15 @@ def lab_slide(session: DbSession, lab_id: str, slide_id: str) -> Slide:
     return slide
 
 
-@router.get("/{slide_id}", response_model=SlideOut)
+@router.get("/{slide_id}", response_model=SlideOut, responses=error_responses(401, 404))
 def get_slide(slide_id: str, session: DbSession, lab_id: LabId) -> SlideOut:
     return slide_out(lab_slide(session, lab_id, slide_id))
 
 
-@router.delete("/{slide_id}", status_code=204, response_class=Response)
-def delete_slide(slide_id: str, state: State, session: DbSession, lab_id: LabId) -> Response:
+@router.delete("/{slide_id}", status_code=204, response_class=Response,
+                responses=error_responses(401, 404, 409))
+def delete_slide(slide_id: str, state: State, session: DbSession, lab_id: LabId,
+                 audit: Audit) -> Response:
     """The slide's file, its jobs (their result folders and batch memberships) and its row;
     409 while one of its jobs is running. A second DELETE is 404: it is gone."""
     slide = lab_slide(session, lab_id, slide_id)
@@ -144,6 +168,7 @@ def delete_slide(slide_id: str, state: State, session: DbSession, lab_id: LabId)
     files += [folder for job in jobs for folder in result_folders(state.settings, job)]
     delete_job_rows(session, jobs)
     session.execute(delete(Slide).where(Slide.id == slide.id))
+    audit.add(session, "delete", slide)
     try:
         session.commit()
     except IntegrityError:

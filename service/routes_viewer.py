@@ -9,11 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from service import cell_index, deepzoom
+from service.audit import Audit
 from service.deps import DbSession, LabId, State
-from service.errors import NotFound
+from service.errors import NotFound, error_responses
 from service.route_class import SessionReleasingRoute
 from service.routes_jobs import finished_job, lab_job
 from service.routes_slides import lab_slide
+from service.schemas import CellRegion, ViewerInfo, media_response
 
 router = APIRouter(prefix="/v1", tags=["viewer"], route_class=SessionReleasingRoute)
 
@@ -32,14 +34,17 @@ def _slide(state: State, session: DbSession, lab_id: str,
 
 
 @router.get("/slides/{slide_id}/viewer.dzi", response_class=Response,
-            responses={200: {"content": {"application/xml": {}}}})
-def viewer_dzi(slide_id: str, state: State, session: DbSession, lab_id: LabId) -> Response:
+            responses={**media_response("application/xml"), **error_responses(401, 404)})
+def viewer_dzi(slide_id: str, state: State, session: DbSession, lab_id: LabId,
+               audit: Audit) -> Response:
     """The Deep Zoom descriptor of the slide's main image (tiles: `viewer_files/`)."""
     path, _mpp = _slide(state, session, lab_id, slide_id)
+    audit.record("view", "slide", slide_id)  # once per viewing: not per tile
     return Response(deepzoom.dzi(path), media_type="application/xml", headers=_IMMUTABLE)
 
 
-@router.get("/slides/{slide_id}/viewer.json")
+@router.get("/slides/{slide_id}/viewer.json", response_model=ViewerInfo,
+            responses=error_responses(401, 404))
 def viewer_json(slide_id: str, state: State, session: DbSession,
                 lab_id: LabId) -> dict[str, object]:
     """The Deep Zoom image's size in level-0 pixels, the level-0 position of its top-left
@@ -48,7 +53,8 @@ def viewer_json(slide_id: str, state: State, session: DbSession,
 
 
 @router.get("/slides/{slide_id}/viewer_files/{level:int}/{col:int}_{row:int}.jpeg",
-            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+            response_class=Response,
+            responses={**media_response("image/jpeg"), **error_responses(401, 404)})
 def viewer_tile(slide_id: str, level: int, col: int, row: int, state: State,
                 session: DbSession, lab_id: LabId) -> Response:
     """One Deep Zoom tile; 404 for a level, column or row outside the pyramid."""
@@ -60,7 +66,7 @@ def viewer_tile(slide_id: str, level: int, col: int, row: int, state: State,
 
 
 @router.get("/jobs/{job_id}/cells", response_class=Response,
-            responses={200: {"content": {"application/json": {}}}})
+            responses={200: {"model": CellRegion}, **error_responses(400, 401, 404, 409)})
 def region_cells(
     job_id: str, session: DbSession, lab_id: LabId,
     x: Annotated[float, Query(description="level-0 px, left edge")],

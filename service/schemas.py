@@ -1,14 +1,12 @@
-"""The request and response bodies of the API (every route returns one of these)."""
+"""The response bodies of the API (every JSON route returns one of these), and how a route
+documents and sends them. The JSON request bodies are in service/request_bodies.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from scoring.intake import mpp_problem
-from scoring.tps import DEFAULT_ASSAY, check_cutoffs, resolve_cutoffs
-from service.errors import unprocessable
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
 
@@ -23,52 +21,6 @@ class SlideOut(BaseModel):
     mpp: float | None
     vendor: str
     created_at: datetime
-
-
-class ScoreOptions(BaseModel):
-    """How to score: the assay picks default cutoffs; explicit cutoffs (percent) override them.
-    `mpp` gives the microns per pixel of a slide that states none (or overrides what it states).
-
-    A field the body does not define is refused (a misspelt "treshold" would otherwise score
-    with the default silently); so is an unknown assay, unless cutoffs are given."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    assay: str = Field(default=DEFAULT_ASSAY, min_length=1, max_length=40)
-    cutoffs: list[float] | None = Field(default=None, min_length=1, max_length=10)
-    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    mpp: float | None = None
-
-    @field_validator("cutoffs")
-    @classmethod
-    def _valid_cutoffs(cls, value: list[float] | None) -> list[float] | None:
-        return None if value is None else list(check_cutoffs(value))
-
-    @field_validator("mpp")
-    @classmethod
-    def _plausible_mpp(cls, value: float | None) -> float | None:
-        problem = None if value is None else mpp_problem(value, "the job request")
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _known_assay(self) -> ScoreOptions:
-        # The cutoffs are valid by now, so the only refusal left is an assay that has no
-        # cutoffs of its own when none are given; its message names the known assays.
-        try:
-            resolve_cutoffs(self.assay, self.cutoffs)
-        except ValueError as exc:
-            raise unprocessable(str(exc)) from None
-        return self
-
-    def as_params(self) -> dict[str, Any]:
-        """Only the scoring options, whatever else the subclass body carries."""
-        return self.model_dump(include=set(ScoreOptions.model_fields))
-
-
-class JobCreate(ScoreOptions):
-    slide_id: str
 
 
 class Progress(BaseModel):
@@ -91,19 +43,6 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
-class BatchCreate(ScoreOptions):
-    """Either slides (a job is created for each) or existing jobs, not both."""
-
-    slide_ids: list[str] | None = Field(default=None, min_length=1, max_length=10000)
-    job_ids: list[str] | None = Field(default=None, min_length=1, max_length=10000)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> BatchCreate:
-        if (self.slide_ids is None) == (self.job_ids is None):
-            raise ValueError("give exactly one of slide_ids or job_ids")
-        return self
-
-
 class BatchOut(BaseModel):
     id: str
     created_at: datetime
@@ -117,6 +56,70 @@ class MeOut(BaseModel):
     lab: str
     key_prefix: str
     expires_at: datetime | None
+
+
+class ReportRow(BaseModel):
+    """One slide of a batch report (service/reports.py: the CSV has the same columns)."""
+
+    label: str
+    slide_id: str
+    job_id: str
+    state: JobState
+    tps: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    category: str | None
+    tumor_pos: int | None
+    tumor_neg: int | None
+    nontumor_pos: int | None
+    nontumor_neg: int | None
+    flags: list[str]
+    model_version: str | None
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    scoring_s: float | None
+    error: str | None
+
+
+class ViewerInfo(BaseModel):
+    width: int = Field(description="level-0 pixels")
+    height: int
+    offset: list[int] = Field(description="level-0 position of the image's top-left corner")
+    mpp: float | None = Field(description="um per level-0 pixel; null when the slide states none")
+    tile_size: int
+    overlap: int
+    format: str
+    level_count: int
+
+
+class CellRegion(BaseModel):
+    classes: list[str]
+    cells: list[tuple[float, float, int, float, float]] = Field(
+        description="[x, y, class_index, p_obj, p_class] per cell, level-0 pixels")
+    truncated: bool
+    total_in_region: int
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# The upload is a raw streamed body (service/routes_slides.py), not a form: `curl -T FILE`.
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {
+    "required": True,
+    "description": "The slide file's bytes as the body, named by an X-Filename or "
+                   "Content-Disposition header: a TIFF-family slide (SVS, NDPI, SCN, BIF, "
+                   "generic tiled TIFF) or a DICOM file, or a DICOM WSI series as a zip.",
+    "content": {"application/octet-stream": _BINARY, "application/zip": _BINARY}}}
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """A model sent as it is: FastAPI would validate a returned model a second time."""
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")
+
+
+def media_response(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry of a route whose 200 is a file of this media type."""
+    return {200: {"content": {media_type: {}}}}
 
 
 @overload

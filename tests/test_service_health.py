@@ -27,8 +27,8 @@ def test_metrics_count_requests_and_jobs(api: Api, tmp_path: Path) -> None:
     text = api.client.get("/metrics").text
     assert 'tps_jobs{state="queued"} 1.0' in text
     assert 'tps_jobs{state="running"} 0.0' in text
-    assert ('tps_http_requests_total{method="POST",route="/v1/jobs",status="202"} 1.0'
-            in text)
+    assert ('tps_http_request_duration_seconds_count{method="POST",route="/v1/jobs",'
+            'status="202"} 1.0' in text)
     assert "tps_job_queue_wait_seconds_bucket" in text
     assert "tps_job_scoring_seconds_count 0.0" in text
 
