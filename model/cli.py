@@ -25,7 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     export = sub.add_parser("export", help="export a checkpoint to ONNX (checked with onnxruntime)")
     export.add_argument("checkpoint", type=Path)
     export.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
+    export.add_argument("--fp16", action="store_true",
+                        help="fp16 weights and arithmetic (for GPUs); input and outputs keep "
+                             "their types")
+    export.add_argument("--float-input", action="store_true",
+                        help="take float32 images (the older kind) instead of uint8")
     export.set_defaults(handler=run_export)
+
+    quantize = sub.add_parser(
+        "quantize", help="write MODEL.int8.onnx beside an exported model, calibrated on real "
+                         "images and checked against it; the CPU runs it only if the check holds")
+    quantize.add_argument("model", type=Path, help="the exported float model")
+    quantize.add_argument("--calibrate", type=Path, required=True,
+                          help="folder of real image tiles (PNG/JPEG/TIFF) for the int8 ranges")
+    quantize.add_argument("--check", type=Path, required=True,
+                          help="annotated points (CSV, as for tps evaluate) to compare F1 on")
+    quantize.add_argument("--mpp", type=float, help="microns per pixel of the --check images")
+    quantize.add_argument("--label-map", help="labels of --check to model classes")
+    quantize.set_defaults(handler=run_quantize)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -85,15 +102,42 @@ def training_samples(args: argparse.Namespace, classes: tuple[str, ...],
 
 def run_export(args: argparse.Namespace) -> int:
     from model.checkpoint import CheckpointError, model_from_checkpoint
-    from model.export import ExportError, check_export, export_onnx
+    from model.export import (
+        FP16_TOLERANCE,
+        FP32_TOLERANCE,
+        ExportError,
+        check_export,
+        export_onnx,
+    )
 
     try:
         model, state = model_from_checkpoint(args.checkpoint)
-        export_onnx(model, args.out, state)
-        errors = check_export(model, args.out)
+        export_onnx(model, args.out, state, uint8_input=not args.float_input, fp16=args.fp16)
+        errors = check_export(model, args.out, FP16_TOLERANCE if args.fp16 else FP32_TOLERANCE)
     except (CheckpointError, ExportError) as exc:
         print(f"tps export: {exc}", file=sys.stderr)
         return 2
     worst = max(errors.values())
     print(f"wrote {args.out} (onnxruntime matches torch within {worst:.2e})")
+    return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from model.quantize import QuantizeError, quantize_and_check
+    from scoring.quantized_variant import MAX_F1_CHANGE
+
+    try:
+        report = quantize_and_check(args.model, args.calibrate, args.check, args.mpp,
+                                    args.label_map)
+    except QuantizeError as exc:
+        print(f"tps quantize: {exc}", file=sys.stderr)
+        return 2
+    check = report["check"]
+    for name in ("float", "int8"):
+        figures = ", ".join(f"{k} {v if v is None else round(v, 4)}"
+                            for k, v in check[name].items())
+        print(f"{name:>5}: {figures}")
+    verdict = ("holds: the CPU runs the int8 variant" if report["holds"] else
+               "does not hold: the CPU keeps the float model")
+    print(f"wrote {report['path']}; the check (every F1 within {MAX_F1_CHANGE}) {verdict}")
     return 0

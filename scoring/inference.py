@@ -1,94 +1,141 @@
-"""One onnxruntime session per process, on CUDA when it truly works, else on the CPU."""
+"""One onnxruntime session per process, on the best provider that works here (scoring/providers.py).
+
+The model's input element type is read from the graph: a uint8 model takes the tiles' bytes
+and casts inside the graph (a quarter of the host-to-device bytes); a float model, the older
+kind, gets float32 0..255. On a GPU the batch goes through IO binding from a pinned buffer.
+"""
 from __future__ import annotations
 
-import ctypes
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from scoring.errors import ModelError
 from scoring.model_info import ModelInfo
+from scoring.providers import CPU, CUDA, GPU_PROVIDERS, ORT_ERRORS, create_session
+from scoring.quantized_variant import cpu_variant
 
+__all__ = ["CPU", "CUDA", "ModelRunner", "get_runner"]
 log = logging.getLogger(__name__)
 
-# What onnxruntime raises when a graph or a provider cannot be set up.
-ORT_ERRORS = (ort_state.Fail, ort_state.RuntimeException, ort_state.InvalidArgument,
-              ort_state.InvalidGraph, ort_state.NoSuchFile, ort_state.EPFail, RuntimeError)
-CUDA = "CUDAExecutionProvider"
-CPU = "CPUExecutionProvider"
-ORT_LOG_ERRORS_ONLY = 3
+OUTPUTS = ["points", "p_obj", "p_class"]
+INPUT_TYPES: dict[str, np.dtype[Any]] = {
+    "tensor(uint8)": np.dtype(np.uint8), "tensor(float)": np.dtype(np.float32),
+    "tensor(float16)": np.dtype(np.float16)}
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-@dataclass(frozen=True)
+@dataclass
+class _PinnedFeed:
+    """IO binding from a page-locked host buffer: the copy to the GPU is one DMA transfer.
+
+    `staging` is the device holding the host buffer ("cuda_pinned" on a GPU; "cpu" lets the
+    tests exercise the same path on a machine without one)."""
+
+    session: ort.InferenceSession
+    staging: str
+    buffer: ort.OrtValue | None = None
+
+    def run(self, batch: np.ndarray) -> Outputs:
+        if self.buffer is None or tuple(self.buffer.shape()) != batch.shape:
+            self.buffer = ort.OrtValue.ortvalue_from_shape_and_type(
+                list(batch.shape), batch.dtype, self.staging, 0)
+        self.buffer.update_inplace(batch)
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input("image", self.buffer)
+        for name in OUTPUTS:
+            binding.bind_output(name, "cpu")
+        self.session.run_with_iobinding(binding)
+        points, p_obj, p_class = binding.copy_outputs_to_cpu()
+        return points, p_obj, p_class
+
+
+@dataclass
 class ModelRunner:
     info: ModelInfo
     session: ort.InferenceSession
     provider: str
+    input_type: np.dtype[Any] = INPUT_TYPES["tensor(float)"]
+    feed: _PinnedFeed | None = None
+    largest_batch: int = field(default=0)
 
-    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """batch (B, 3, H, W) float32 RGB 0..255 -> points (B, A, 2), p_obj (B, A), p_class (B, A, C)."""
+    def run(self, batch: np.ndarray) -> Outputs:
+        """batch (B, 3, H, W) RGB 0..255 in any numeric type -> points (B, A, 2), p_obj (B, A),
+        p_class (B, A, C)."""
+        batch = np.ascontiguousarray(batch, self.input_type)
+        size = len(batch)
+        if self.provider in GPU_PROVIDERS and 0 < size < self.largest_batch:
+            # The slide's last, short batch is padded: a GPU provider plans (and TensorRT
+            # builds an engine) per input shape, which costs more than the padding.
+            pad = np.zeros((self.largest_batch - size, *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate([batch, pad])
+        self.largest_batch = max(self.largest_batch, len(batch))
+        if self.feed is not None:
+            try:
+                points, p_obj, p_class = self.feed.run(batch)
+                return points[:size], p_obj[:size], p_class[:size]
+            except ORT_ERRORS as exc:  # the plain path below says whether the model is at fault
+                log.warning("IO binding from pinned memory failed (%s); feeding directly", exc)
+                self.feed = None
         try:
-            points, p_obj, p_class = self.session.run(
-                ["points", "p_obj", "p_class"], {"image": np.ascontiguousarray(batch, np.float32)})
+            points, p_obj, p_class = self.session.run(OUTPUTS, {"image": batch})
         except ORT_ERRORS as exc:
-            raise ModelError(f"model {self.info.name} failed on a batch {batch.shape}: {exc}") from exc
-        return points, p_obj, p_class
+            raise ModelError(f"model {self.info.name} failed on a batch {batch.shape}: {exc}") \
+                from exc
+        return points[:size], p_obj[:size], p_class[:size]
+
+    def run_tiles(self, tiles_rgb: np.ndarray) -> Outputs:
+        """tiles (B, H, W, 3) uint8 -> the model's outputs; one pass makes the input layout."""
+        batch = np.empty((len(tiles_rgb), 3, *tiles_rgb.shape[1:3]), self.input_type)
+        np.copyto(batch, tiles_rgb.transpose(0, 3, 1, 2), casting="unsafe")
+        return self.run(batch)
 
 
-def _session_options() -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    # onnxruntime warns at length about unused initializers and provider fallbacks; keep
-    # the worker's logs to what a user can act on.
-    options.log_severity_level = ORT_LOG_ERRORS_ONLY
-    return options
+def _input_type(session: ort.InferenceSession, name: str) -> np.dtype[Any]:
+    kind = session.get_inputs()[0].type
+    if kind not in INPUT_TYPES:
+        raise ModelError(f"{name} takes {kind} images; the engine feeds uint8, float or float16")
+    return INPUT_TYPES[kind]
 
 
-def cuda_driver_present() -> bool:
-    """Whether the NVIDIA driver library loads. onnxruntime-gpu lists CUDA as available on any
-    machine, and trying it without a driver prints a loud error; this asks the driver first."""
+def _pinned_feed(session: ort.InferenceSession, provider: str) -> _PinnedFeed | None:
+    if provider not in GPU_PROVIDERS:
+        return None
     try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-def _create_session(path: Path) -> tuple[ort.InferenceSession, str]:
-    ort.set_default_logger_severity(ORT_LOG_ERRORS_ONLY)
-    if CUDA in ort.get_available_providers() and not cuda_driver_present():
-        log.info("onnxruntime has CUDA but this machine has no NVIDIA driver; using CPU")
-    elif CUDA in ort.get_available_providers():
-        try:
-            session = ort.InferenceSession(str(path), _session_options(), providers=[CUDA, CPU])
-        except ORT_ERRORS as exc:
-            log.warning("CUDA provider is installed but failed to start (%s); using CPU", exc)
-        else:
-            # onnxruntime may fall back silently when CUDA libraries are missing.
-            if session.get_providers()[0] == CUDA:
-                return session, CUDA
-            log.warning("CUDA provider is installed but unusable here; using CPU")
-    try:
-        return ort.InferenceSession(str(path), _session_options(), providers=[CPU]), CPU
+        probe = _PinnedFeed(session, "cuda_pinned")
+        probe.buffer = ort.OrtValue.ortvalue_from_shape_and_type([1], np.uint8, "cuda_pinned", 0)
     except ORT_ERRORS as exc:
-        raise ModelError(f"onnxruntime cannot load {path.name}: {exc}") from exc
+        log.warning("no pinned host memory here (%s); feeding the GPU from pageable memory", exc)
+        return None
+    probe.buffer = None
+    return probe
 
 
 @lru_cache(maxsize=1)
 def _cached_runner(resolved_path: str, mtime_ns: int) -> ModelRunner:
     path = Path(resolved_path)
     info = ModelInfo.from_onnx(path)
-    session, provider = _create_session(path)
+    session, provider = create_session(path)
+    if provider == CPU:
+        variant = cpu_variant(path, info.sha256)
+        if variant is not None:
+            session, provider = create_session(variant)
+            log.info("model %s runs its checked int8 variant %s on the CPU", info.name,
+                     variant.name)
     names = {o.name for o in session.get_outputs()}
-    if not {"points", "p_obj", "p_class"} <= names or session.get_inputs()[0].name != "image":
+    if not set(OUTPUTS) <= names or session.get_inputs()[0].name != "image":
         raise ModelError(f"{path.name} does not follow the model contract: "
                          f"input {session.get_inputs()[0].name}, outputs {sorted(names)}")
-    log.info("model %s %s runs on %s", info.name, info.version, provider)
-    return ModelRunner(info=info, session=session, provider=provider)
+    input_type = _input_type(session, path.name)
+    log.info("model %s %s runs on %s, fed %s", info.name, info.version, provider,
+             input_type.name)
+    return ModelRunner(info=info, session=session, provider=provider, input_type=input_type,
+                       feed=_pinned_feed(session, provider))
 
 
 def get_runner(model_path: Path) -> ModelRunner:

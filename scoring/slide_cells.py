@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -10,25 +10,13 @@ from scoring.aggregate import mask_pixel_of
 from scoring.cells import CELL_DTYPE, CellSink
 from scoring.decode import decode
 from scoring.inference import ModelRunner
-from scoring.prefetch import TileSource, prefetch
-from scoring.resample import to_model_input
+from scoring.prefetch import TileReaders
 from scoring.slide_info import SlideInfo
 from scoring.stain_rule import cell_dab
 from scoring.tiling import TileGrid
 from scoring.tissue_mask import TissueMask
 
 Progress = Callable[[int, int], None]
-
-
-def _batches(tiles: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
-    batch: list[np.ndarray] = []
-    for tile in tiles:
-        batch.append(tile)
-        if len(batch) == size:
-            yield np.stack(batch)  # (B, H, W, 3)
-            batch = []
-    if batch:
-        yield np.stack(batch)
 
 
 def keep_cells(level0_xy: np.ndarray, slide: SlideInfo, tissue: TissueMask) -> np.ndarray:
@@ -39,19 +27,17 @@ def keep_cells(level0_xy: np.ndarray, slide: SlideInfo, tissue: TissueMask) -> n
     return np.asarray(on_slide & tissue.mask[row, col])
 
 
-def detect_cells(source: TileSource, runner: ModelRunner, tissue: TissueMask,
-                 threshold: float, sink: CellSink, batch_size: int, workers: int,
+def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tissue: TissueMask,
+                 threshold: float, sink: CellSink, batch_size: int,
                  progress: Progress | None = None) -> float:
     """Detect every cell of the grid's tiles into `sink`; returns seconds spent in the model."""
-    grid: TileGrid = source.grid
-    slide = source.reader.info
+    slide = readers.slide
     sign = runner.info.sign_call()
     origins = iter(grid.origins)
-    tiles = prefetch(source.read, grid.origins, workers, depth=max(2, 2 * batch_size))
     done, model_s = 0, 0.0
-    for batch in _batches(tiles, batch_size):
+    for batch in readers.batches(grid, batch_size):  # (B, H, W, 3) uint8
         started = time.perf_counter()
-        points, p_obj, p_class = runner.run(to_model_input(batch))
+        points, p_obj, p_class = runner.run_tiles(batch)
         model_s += time.perf_counter() - started
         for b in range(len(batch)):
             origin = next(origins)

@@ -80,3 +80,29 @@ def plan_tiles(width0: int, height0: int, scale: float, tile: int, halo: int, mu
         core_xy = core_xy[keep]
     return TileGrid(scale=scale, tile=tile, halo=halo, origins=core_xy - halo,
                     total_cores=rows * cols)
+
+
+@dataclass(frozen=True)
+class LoopShape:
+    """How the tile loop runs on this host: tile side, halo, batch and reader processes."""
+
+    tile: int
+    halo: int
+    batch: int
+    readers: int
+    reader_nice: int  # added to the readers' niceness (os.nice)
+
+
+def loop_shape(on_gpu: bool, cores: int) -> LoopShape:
+    """Defaults for a provider and a core count; the caller's explicit values win.
+
+    A tile of side t with halo h spends (t / (t - 2h))^2 model pixels per core pixel: 1.78 at
+    512 / 64, 1.31 at 1024 / 64. A GPU has memory and parallelism to spare, so it gets large
+    tiles in large batches and every core but the feeding one reads tiles. On the CPU the model
+    owns the cores and one reader process keeps ahead of it; 768 px tiles spend 1.46. There the
+    model is the critical path, so the readers run at a lower priority and fill its idle gaps
+    (on 2 shared cores the model ran 20-27 % faster inside the loop, the loop 4-10 %).
+    """
+    if on_gpu:
+        return LoopShape(tile=1024, halo=64, batch=8, readers=max(1, cores - 1), reader_nice=0)
+    return LoopShape(tile=768, halo=64, batch=2, readers=max(1, cores // 2), reader_nice=10)

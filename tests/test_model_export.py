@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model.config import TrainConfig
-from model.export import check_export, export_onnx, parity_error
+from model.export import FP16_TOLERANCE, check_export, export_onnx, parity_error
 from model.network import PointNet
 from scoring.model_info import ModelInfo
 
@@ -39,8 +39,8 @@ def test_outputs_follow_the_contract(tmp_path: Path) -> None:
     export_onnx(model, tmp_path / "m.onnx")
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
                                            providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == ["image"]
-    points, p_obj, p_class = session.run(None, {"image": np.zeros((2, 3, 64, 96), np.float32)})
+    assert [(i.name, i.type) for i in session.get_inputs()] == [("image", "tensor(uint8)")]
+    points, p_obj, p_class = session.run(None, {"image": np.zeros((2, 3, 64, 96), np.uint8)})
     assert points.shape == (2, 30, 2) and p_obj.shape == (2, 30) and p_class.shape == (2, 30, 4)
     assert np.allclose(p_class.sum(-1), 1.0, atol=1e-5)
     assert ((p_obj >= 0) & (p_obj <= 1)).all()
@@ -57,3 +57,57 @@ def test_metadata_describes_the_model(tmp_path: Path) -> None:
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
     assert meta["tps.format"] == "1"
     assert json.loads(meta["training"])["config"]["backbone"] == "small"
+
+
+def _io_types(path: Path) -> list[str]:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return [v.type for v in (*session.get_inputs(), *session.get_outputs())]
+
+
+def test_float_input_and_fp16_exports_keep_the_contract_types(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = PointNet(TrainConfig(backbone="small", head_channels=16))
+    export_onnx(model, tmp_path / "float.onnx", uint8_input=False)
+    export_onnx(model, tmp_path / "fp16.onnx", fp16=True)
+    assert _io_types(tmp_path / "float.onnx") == ["tensor(float)"] * 4
+    assert _io_types(tmp_path / "fp16.onnx") == ["tensor(uint8)"] + ["tensor(float)"] * 3
+    assert max(check_export(model, tmp_path / "float.onnx").values()) <= POINT_TOLERANCE_PX
+    errors = check_export(model, tmp_path / "fp16.onnx", FP16_TOLERANCE)
+    assert 0 < max(errors.values()) <= FP16_TOLERANCE  # fp16 differs, within its bound
+    meta = {p.key for p in onnx.load(str(tmp_path / "fp16.onnx")).metadata_props}
+    assert {"mpp", "classes", "anchors", "training"} <= meta
+
+
+def test_an_fp16_graph_that_cannot_be_rewritten_says_why(tmp_path: Path) -> None:
+    from model.precision import PrecisionError, to_fp16, with_uint8_input
+
+    model = PointNet(TrainConfig(backbone="small", head_channels=16))
+    export_onnx(model, tmp_path / "m.onnx", fp16=True)
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    assert with_uint8_input(proto) is proto  # already uint8: nothing to do
+    proto.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.INT32
+    with pytest.raises(PrecisionError, match="only a float32 input"):
+        with_uint8_input(proto)
+    with pytest.raises(PrecisionError, match="must be float32 or uint8"):
+        to_fp16(proto)
+
+
+def test_export_flags_on_the_command_line(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from model.checkpoint import TrainingState, save_checkpoint
+    from tps.cli import main
+
+    ckpt = tmp_path / "checkpoint.pt"
+    save_checkpoint(ckpt, PointNet(TrainConfig(backbone="small", head_channels=8)), None,
+                    TrainingState())
+    assert main(["export", str(ckpt), "--out", str(tmp_path / "h.onnx"), "--fp16"]) == 0
+    assert "onnxruntime matches torch" in capsys.readouterr().out
+    assert _io_types(tmp_path / "h.onnx")[0] == "tensor(uint8)"
+    assert main(["export", str(ckpt), "--out", str(tmp_path / "f.onnx"), "--float-input"]) == 0
+    assert _io_types(tmp_path / "f.onnx")[0] == "tensor(float)"
+    (tmp_path / "empty").mkdir()
+    assert main(["quantize", str(tmp_path / "f.onnx"), "--calibrate", str(tmp_path / "empty"),
+                 "--check", str(tmp_path / "points.csv")]) == 2
+    assert "no calibration images" in capsys.readouterr().err

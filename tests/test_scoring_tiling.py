@@ -59,3 +59,20 @@ def test_bad_geometry_is_refused() -> None:
         plan_tiles(100, 100, 1.0, 100, 0, 32, tissue=None)
     with pytest.raises(ValueError, match="no core"):
         plan_tiles(100, 100, 1.0, 64, 32, 32, tissue=None)
+
+
+def test_loop_shape_spends_fewer_model_pixels_per_core_pixel_on_a_gpu() -> None:
+    from scoring.tiling import loop_shape
+
+    def overhead(tile: int, halo: int) -> float:
+        return (tile / (tile - 2 * halo)) ** 2  # model pixels run per core pixel owned
+
+    gpu, cpu = loop_shape(on_gpu=True, cores=16), loop_shape(on_gpu=False, cores=2)
+    assert (gpu.tile, gpu.halo, gpu.readers) == (1024, 64, 15)  # one core feeds the GPU
+    assert overhead(gpu.tile, gpu.halo) == pytest.approx(1.306, abs=1e-3)
+    assert overhead(512, 64) == pytest.approx(1.778, abs=1e-3)  # the former default
+    assert overhead(cpu.tile, cpu.halo) < overhead(512, 64)
+    assert gpu.batch * gpu.tile**2 > cpu.batch * cpu.tile**2
+    assert (gpu.reader_nice, cpu.reader_nice) == (0, 10)  # on the CPU the model goes first
+    assert loop_shape(on_gpu=True, cores=1).readers == 1
+    assert loop_shape(on_gpu=False, cores=1).readers == 1
