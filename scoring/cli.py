@@ -183,7 +183,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     score.add_argument("--assay", default=DEFAULT_ASSAY,
                        help=f"assay for the TPS cutoffs ({', '.join(ASSAY_CUTOFFS)})")
     score.add_argument("--cutoffs", type=float, nargs="+", help="TPS cutoffs in %%, e.g. 1 50")
-    score.add_argument("--tile-size", type=int, default=512, help="tile side in model pixels")
+    score.add_argument("--tile-size", type=int, default=None,
+                       help="tile side in model pixels (default: the engine's choice for the "
+                            "device, scoring/tiling.py loop_shape)")
     score.add_argument("--debug", action="store_true",
                        help="also print the traceback of a slide's error")
     score.set_defaults(handler=run_score)
