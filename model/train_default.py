@@ -88,7 +88,7 @@ def main() -> int:
     notes = {"data": f"{recipe.synth_tiles} synthetic tiles (seed {TRAIN_SEED}) + "
                      f"{recipe.he_tiles} H&E tiles, every cell negative (seed {HE_SEED}) + "
                      f"BCData sample x{recipe.bcdata_repeats} at {recipe.bcdata_mpp} um/px "
-                     f"({BCDATA_LABELS})",
+                     f"({BCDATA_LABELS})" + endonuke_note(recipe),
              "threshold_choice": f"best detection F1 on {recipe.val_tiles} synthetic held-out "
                                  f"tiles (seed {VAL_SEED}) among {list(THRESHOLDS)}",
              "train_seconds": round(train_s)}
@@ -101,6 +101,15 @@ def main() -> int:
     (work / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics, indent=2))
     return 0
+
+
+def endonuke_note(recipe: Recipe) -> str:
+    if not recipe.endonuke_repeats:
+        return ""
+    signs = ("sign from nuclear DAB, open between 0.7 and 1.2 OD"
+             if recipe.endonuke_sign_from_stain else "every sign left open")
+    return (f" + EndoNuke sample x{recipe.endonuke_repeats} (nine in ten images; epithelium -> "
+            f"tumour, stroma and other -> non-tumour, {signs})")
 
 
 def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
@@ -150,7 +159,9 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any],
                                           "eosin_max": recipe.eosin_max,
                                           "he_render": recipe.he_render,
                                           "he_tint": recipe.he_tint,
-                                          "bcdata_mpp": recipe.bcdata_mpp}
+                                          "bcdata_mpp": recipe.bcdata_mpp,
+                                          "blur": recipe.blur, "sharpen": recipe.sharpen,
+                                          "jpeg": recipe.jpeg}
             prop.value = json.dumps(training)
     onnx.save(proto, str(out))
 

@@ -48,3 +48,16 @@ def test_points_follow_the_resampling(tmp_path) -> None:
     assert sample.image.shape == (20, 20, 3)
     assert np.allclose(sample.xy, [[4.5, 9.5]])  # (x + 0.5) / 2 - 0.5
     assert sample.labels.tolist() == [3]  # glass has no DAB: negative
+
+
+def test_signs_can_be_left_open_whatever_the_stain(tmp_path) -> None:
+    image = np.full((40, 40, 3), 240, np.uint8)
+    image[15:25, 15:25] = (90, 50, 20)  # a dark brown square: positive by the stain
+    Image.fromarray(image).save(tmp_path / "a.png")
+    (tmp_path / "points.csv").write_text(
+        "image,x,y,label\na.png,20,20,epithelium\na.png,5,5,stroma\n")
+    [signed] = load_stain_signed(tmp_path / "points.csv", parse_label_map(None), 0.5, 0.5)
+    [open_] = load_stain_signed(tmp_path / "points.csv", parse_label_map(None), 0.5, 0.5,
+                                sign_from_stain=False)
+    assert signed.labels.tolist() == [0, 3]  # tumor_pos, nontumor_neg
+    assert open_.labels.tolist() == [4, 5]  # tumor_any, nontumor_any

@@ -38,13 +38,17 @@ def sign_labels(kinds: list[str], nucleus_dab: np.ndarray,
 
 
 def load_stain_signed(points: Path, label_map: LabelMap, data_mpp: float, model_mpp: float,
-                      kind_map: Mapping[str, str] = ENDONUKE_KINDS) -> list[PointSample]:
-    """Each image of an `image,x,y,kind` CSV as a sample whose labels carry the stain's sign,
-    measured at the data's own resolution, then resampled to the model's."""
+                      kind_map: Mapping[str, str] = ENDONUKE_KINDS,
+                      sign_from_stain: bool = True) -> list[PointSample]:
+    """Each image of an `image,x,y,kind` CSV as a sample whose labels carry the stain's sign
+    (measured at the data's own resolution), or leave every sign open (`sign_from_stain`
+    False: the stain is not the model's, e.g. a nuclear stain for a membrane model); then
+    resampled to the model's resolution."""
     samples = []
     for item in read_annotations(points, "csv"):
         image = read_rgb(item.image_path)
-        dab = cell_dab(image, item.xy.astype(np.float64), data_mpp).nucleus
+        dab = (cell_dab(image, item.xy.astype(np.float64), data_mpp).nucleus if sign_from_stain
+               else np.full(len(item.xy), (NEGATIVE_BELOW + POSITIVE_ABOVE) / 2))
         labels = label_map.class_ids(sign_labels(list(item.labels), dab, kind_map))
         sample = PointSample(image, item.xy.astype(np.float32), labels, item.name)
         samples.append(resample(sample, data_mpp / model_mpp))
