@@ -7,6 +7,7 @@
 #   tps-base/redis:7                Debian's redis-server (7.0), runs the given command
 #   tps-base/postgres:15            Debian's PostgreSQL 15, initialised from POSTGRES_* like the
 #                                   official image, so POSTGRES_IMAGE=postgres:15 is a drop-in
+#   tps-base/nginx:1.22             Debian's nginx, the TLS proxy of docker-compose.tls.yml
 #
 # Usage: docker/build-base-images.sh [--rebuild]   (needs root, debootstrap and a docker engine)
 # An image that already exists is kept unless --rebuild is given.
@@ -66,8 +67,13 @@ build_redis() {
 }
 
 build_postgres() {
-  local tag=tps-base/postgres:15 dir=$WORK/postgres
-  if have_image "$tag" && [[ $REBUILD == 0 ]]; then echo "have $tag"; return; fi
+  local tag=tps-base/postgres:15 dir=$WORK/postgres entry
+  # The image carries postgres-entrypoint.sh: a changed script makes a new image.
+  entry=$(sha256sum "$HERE/postgres-entrypoint.sh" | cut -c1-16)
+  if have_image "$tag" && [[ $REBUILD == 0 ]] && [[ $(docker image inspect -f \
+      '{{index .Config.Labels "tps.entrypoint"}}' "$tag") == "$entry" ]]; then
+    echo "have $tag"; return
+  fi
   make_rootfs "$dir" postgresql-15
   # The package made a cluster under /var/lib/postgresql/15/main; ours lives in PGDATA instead.
   rm -rf "$dir"/var/lib/postgresql/15 "$dir"/etc/postgresql/15
@@ -77,7 +83,19 @@ build_postgres() {
   import_rootfs "$dir" "$tag" --change 'USER postgres' --change 'ENV PGDATA=/var/lib/postgresql/data' \
     --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'VOLUME /var/lib/postgresql/data' --change 'EXPOSE 5432' \
-    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["postgres"]'
+    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["postgres"]' \
+    --change "LABEL tps.entrypoint=$entry"
+}
+
+build_nginx() {
+  local tag=tps-base/nginx:1.22 dir=$WORK/nginx
+  if have_image "$tag" && [[ $REBUILD == 0 ]]; then echo "have $tag"; return; fi
+  make_rootfs "$dir" nginx-light,ca-certificates
+  rm -f "$dir"/etc/nginx/sites-enabled/* && ln -sf /dev/stderr "$dir/var/log/nginx/error.log"
+  ln -sf /dev/stdout "$dir/var/log/nginx/access.log"
+  import_rootfs "$dir" "$tag" --change 'EXPOSE 443' \
+    --change 'CMD ["nginx", "-g", "daemon off;"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 }
 
 command -v debootstrap >/dev/null || { echo "needs debootstrap (apt-get install debootstrap)"; exit 2; }
@@ -87,4 +105,5 @@ start=$(date +%s)
 build_python
 build_redis
 build_postgres
+build_nginx
 echo "base images ready in $(( $(date +%s) - start )) s"

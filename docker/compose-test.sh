@@ -10,10 +10,13 @@ start=$(date +%s)
 PY=${PY:-.venv/bin/python}
 COMPOSE=(docker compose)
 docker compose version >/dev/null 2>&1 || COMPOSE=(docker-compose)
+# A project name and image tags of its own: a production stack on this host is never touched.
 export COMPOSE_PROJECT_NAME=tps-compose-test
+export TPS_API_IMAGE=tps-api:compose-test TPS_WORKER_CPU_IMAGE=tps-worker-cpu:compose-test
 export TPS_API_BIND=127.0.0.1 TPS_API_PORT=${TPS_API_PORT:-18000}
-export POSTGRES_PASSWORD=$($PY -c "import secrets; print(secrets.token_hex(16))")
 WORK=$(mktemp -d)
+export TPS_DB_PASSWORD_FILE=$WORK/db-password
+$PY -c "import secrets; print(secrets.token_hex(16))" >"$TPS_DB_PASSWORD_FILE"
 export TPS_MODEL_DIR=$WORK/models TPS_MODEL_FILE=markers.onnx
 API=http://127.0.0.1:$TPS_API_PORT
 compose() { "${COMPOSE[@]}" --profile cpu "$@"; }

@@ -3,8 +3,12 @@
 # same variables as the official image (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA),
 # so either image serves docker-compose.yml. It runs as the postgres user, never as root.
 set -eu
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then  # a Docker secret, as the official image reads it
+  [ -s "$POSTGRES_PASSWORD_FILE" ] || { echo "no password in $POSTGRES_PASSWORD_FILE" >&2; exit 78; }
+  POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+fi
 if [ "${1:-}" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
-  : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+  : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE must be set}"
   user=${POSTGRES_USER:-postgres}
   pwfile=$(mktemp)
   printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"

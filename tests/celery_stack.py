@@ -66,6 +66,8 @@ class Stack:
             "TPS_VISIBILITY_TIMEOUT_S": "120", "TPS_TEST_CALLS": str(self.calls_file),
             "TPS_TEST_CRASH_MARK": CRASH, "TPS_TEST_KILL_MARK": KILL,
             "TPS_TEST_SLOW_MARK": SLOW, "TPS_TEST_SLOW_S": "5",
+            "TPS_TEST_PROCS": str(self.root / "procs.txt"),
+            "TPS_TEST_TILES": str(self.root / "tiles.txt"),
             "PYTHONPATH": f"{REPO / 'tests' / 'celery_hooks'}{os.pathsep}{REPO}",
         })
         return env
@@ -139,9 +141,9 @@ class Stack:
         self.engine.dispose()
 
 
-def make_stack(root: Path, redis_url: str) -> Stack:
+def make_stack(root: Path, redis_url: str, broker_db: int = 13) -> Stack:
     # A database number of our own: other suites use the fixture's.
-    broker_url = redis_url.rsplit("/", 1)[0] + "/13"
+    broker_url = redis_url.rsplit("/", 1)[0] + f"/{broker_db}"
     redis.Redis.from_url(broker_url).flushdb()
     (root / "data" / "slides").mkdir(parents=True)
     build_marker_model(root / "markers.onnx")

@@ -1,9 +1,11 @@
 """A deploy's SIGTERM to a `tps worker` hands the running job back; another worker scores it once.
 
-The worker image runs `tini -g`, so a deploy's SIGTERM reaches the whole process group: the
-Celery main process starts a warm shutdown and the pool process stops the job at its next tile.
-A SIGTERM to the main process alone (`kill PID`, systemd's default is the whole group) must do
-the same: the main process forwards it to the pool.
+The worker image runs `tini -g`, so a deploy's SIGTERM reaches the worker's process group; a
+`kill PID` reaches the main process alone. Either way the Celery main process starts a warm
+shutdown and forwards SIGTERM to its pool processes (each leads a group of its own, so that the
+slide check and tile readers a job starts are stopped by the job, never killed mid-read), and
+the pool process stops the job at its next tile. tests/test_celery_shutdown_repeated.py does
+this twenty times on real tile loops.
 """
 from __future__ import annotations
 

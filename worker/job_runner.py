@@ -67,7 +67,11 @@ def _params(job: Job, settings: WorkerSettings) -> ScoreParams:
 def run_job(job_id: str, settings: WorkerSettings,
             should_stop: Callable[[], bool] | None = None) -> None:
     """Score `job_id` if it can be claimed. TpsError (and bad parameters) fail the job for good;
-    any other error puts it back in the queue, counting the attempt, and is re-raised."""
+    any other error puts it back in the queue, counting the attempt, and is re-raised. Once
+    `should_stop()` is true the job goes back uncounted, whatever ended it, as Interrupted."""
+    stopping = should_stop or (lambda: False)
+    if stopping():
+        raise Interrupted(job_id)  # never claimed: nothing to hand back
     engine = engine_for(settings.db_url)
     owner = _owner()
     if not lease.claim(engine, job_id, owner, settings.lease_seconds):
@@ -87,7 +91,7 @@ def run_job(job_id: str, settings: WorkerSettings,
     def progress(done: int, total: int) -> None:
         if beat.lost.is_set():
             raise LeaseLost(job_id)
-        if should_stop is not None and should_stop():
+        if stopping():
             raise Interrupted(job_id)
         now = time.monotonic()
         if done >= total or now - last_write[0] >= PROGRESS_EVERY_S:
@@ -100,17 +104,22 @@ def run_job(job_id: str, settings: WorkerSettings,
         result = score_slide(slide_path, result_dir, _params(job, settings), progress=progress,
                              stored=StoredSlide(sha256=slide.sha256, mpp=slide.mpp))
         lease.succeed(engine, job_id, owner, result, str(result_dir))
-    except (TpsError, ValueError) as exc:
-        reason = job_error(slide.label, slide_path, str(exc) or type(exc).__name__)
-        lease.fail(engine, job_id, owner, reason)
     except LeaseLost:
         log.warning("job %s: lease lost to another worker; stopped", job_id)
     except (Interrupted, KeyboardInterrupt, SystemExit):
         lease.requeue(engine, job_id, owner, refund_attempt=True)
         raise
-    except Exception:
-        lease.requeue(engine, job_id, owner, refund_attempt=False)
-        raise
+    except Exception as exc:
+        if stopping():
+            # A shutdown tears down what the job runs on (tile readers, the database pool);
+            # what that breaks is not the slide's fault, so it is never a failure of the job.
+            lease.requeue(engine, job_id, owner, refund_attempt=True)
+            raise Interrupted(job_id) from exc
+        if not isinstance(exc, (TpsError, ValueError)):
+            lease.requeue(engine, job_id, owner, refund_attempt=False)
+            raise
+        reason = job_error(slide.label, slide_path, str(exc) or type(exc).__name__)
+        lease.fail(engine, job_id, owner, reason)
     finally:
         beat.stopped.set()
         beat.join()

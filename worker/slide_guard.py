@@ -8,6 +8,9 @@ coarsest level and a grid of level-0 regions: the places where broken headers an
 tables show up. Damage deeper in the file that only full scoring meets still kills at most one
 pool process; the task's attempt cap (jobs.lease.claim) then ends that job as failed.
 
+A worker's shutdown stops the check (CheckStopped): the child closes the slide between two reads
+and exits, so no handle is ever closed under a read.
+
 Run as `python -m worker.slide_guard SLIDE` it is the child itself.
 """
 from __future__ import annotations
@@ -16,7 +19,10 @@ import resource
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 GUARD_TIMEOUT_S = 120.0
 GUARD_MEMORY_BYTES = 4 * 1024**3
@@ -25,6 +31,12 @@ SAMPLE_SIZE = 256
 COARSE_MAX_PIXELS = 4096 * 4096
 EXIT_UNREADABLE = 3
 EXIT_OUT_OF_MEMORY = 4
+EXIT_STOPPED = 5
+POLL_S = 0.1  # how often the worker asks whether it is shutting down while the child runs
+
+
+class CheckStopped(Exception):
+    """The worker is shutting down: the check was stopped, the slide is neither good nor bad."""
 
 
 def _open_and_sample(path: Path) -> None:
@@ -46,7 +58,13 @@ def _open_and_sample(path: Path) -> None:
         slide.close()
 
 
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    # Python runs this between two reads, never inside one: the `finally` closes the slide.
+    raise SystemExit(EXIT_STOPPED)
+
+
 def child_main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     resource.setrlimit(resource.RLIMIT_AS, (int(argv[1]), int(argv[1])))
     import openslide
 
@@ -67,28 +85,50 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _run_child(command: list[str], timeout_s: float,
+               should_stop: Callable[[], bool]) -> tuple[int, str] | None:
+    """(exit code, stderr) of the child; None when it ran past `timeout_s` (then killed)."""
+    deadline = time.monotonic() + timeout_s
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, text=True) as child:
+        while True:
+            try:
+                _out, err = child.communicate(timeout=POLL_S)
+                return child.returncode, err
+            except subprocess.TimeoutExpired:
+                pass
+            if should_stop():
+                child.terminate()  # it closes the slide between two reads and exits
+                child.communicate()
+                raise CheckStopped()
+            if time.monotonic() > deadline:
+                child.kill()
+                child.communicate()
+                return None
+
+
 def check_slide(
-    path: str, timeout_s: float = GUARD_TIMEOUT_S, memory_bytes: int = GUARD_MEMORY_BYTES
+    path: str, timeout_s: float = GUARD_TIMEOUT_S, memory_bytes: int = GUARD_MEMORY_BYTES,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> str | None:
     """None when the slide opens cleanly; else the reason, fit to show the lab after the
-    slide's label (worker.job_errors adds it)."""
+    slide's label (worker.job_errors adds it). CheckStopped once `should_stop()` is true."""
     if not Path(path).is_file():
         return "the slide file is missing from storage"
     command = [sys.executable, "-m", "worker.slide_guard", path, str(memory_bytes)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
-                              check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+    done = _run_child(command, timeout_s, should_stop)
+    if done is None:
         return f"opening the slide took longer than {timeout_s:.0f} s; the file is likely damaged"
-    if done.returncode == 0:
+    returncode, stderr = done
+    if returncode == 0:
         return None
-    if done.returncode < 0:
-        return (f"the slide decoder crashed ({_signal_name(-done.returncode)}) while opening the "
+    if returncode < 0:
+        return (f"the slide decoder crashed ({_signal_name(-returncode)}) while opening the "
                 "slide; the file is damaged or in a variant the decoder cannot read")
-    if done.returncode == EXIT_OUT_OF_MEMORY:
+    if returncode == EXIT_OUT_OF_MEMORY:
         return (f"opening the slide needed more than {memory_bytes / 1024**3:.1f} GiB of "
                 "memory; the file is likely damaged")
-    detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no detail"
+    detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no detail"
     return f"the slide cannot be read: {detail}"
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from celery import Celery, Task
 from celery.exceptions import Reject
@@ -25,35 +23,10 @@ from jobs.database import engine_for
 from jobs.queue import SCORE_TASK
 from jobs.records import Job, Slide
 from worker.job_errors import job_error
+from worker.job_stop import JobStop, forward_sigterm_to_pool, leave_worker_group
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
-
-
-_stopping: list[bool] = []  # set by SIGTERM while a job runs; run_job checks it between tiles
-
-
-def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    _stopping.append(True)
-
-
-def _forward_sigterm_to_pool(**_kwargs: object) -> None:
-    """In the main process, on shutdown: SIGTERM every pool process, so that a running job stops
-    at its next tile and is handed back. Without it a SIGTERM that reaches the main process only
-    (a `kill PID`, or an init that does not signal the process group) starts Celery's warm
-    shutdown, which waits for the job to run to its end."""
-    from billiard import process
-
-    for child in process.active_children():
-        if child.pid is not None:
-            try:
-                os.kill(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass  # it has just exited
-
-
-def _should_stop() -> bool:
-    return bool(_stopping)
 
 
 def _warm_up(settings: WorkerSettings) -> None:
@@ -109,25 +82,20 @@ def score_job(task: Task, job_id: str) -> None:
     if slide is None:
         log.info("job %s is finished or gone; a duplicate message", job_id)
         return
-    # billiard's own SIGTERM handler (installed after worker_process_init) would raise
-    # SystemExit wherever the job happens to be; during a job, SIGTERM only asks it to stop.
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    _stopping.clear()
-    try:
-        problem = slide_guard.check_slide(str(slide.path))
-        if _stopping:  # the shutdown, not the slide, may have ended the check
-            raise Interrupted(job_id)
-        if problem is not None:
-            _fail_unreadable(settings, job_id, slide, problem)
-            return
-        run_job(job_id, settings, should_stop=_should_stop)
-    except Interrupted:
-        # The job is `queued` again (run_job refunds the attempt; a job stopped before it ran
-        # was never claimed); the message goes back too, and should it be lost in the
-        # shutdown the reconciler finds the job.
-        raise Reject("worker shutting down", requeue=True) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    # During the job SIGTERM only asks it to stop (worker.job_stop); billiard's handler,
+    # SystemExit wherever the job happens to be, is back once the job is over.
+    with JobStop() as stop:
+        try:
+            problem = slide_guard.check_slide(str(slide.path), should_stop=stop.requested)
+            if problem is not None:
+                _fail_unreadable(settings, job_id, slide, problem)
+                return
+            run_job(job_id, settings, should_stop=stop.requested)
+        except (Interrupted, slide_guard.CheckStopped):
+            # The job is `queued` again (run_job refunds the attempt; a job stopped before it
+            # ran was never claimed); the message goes back too, and should it be lost in the
+            # shutdown the reconciler finds the job.
+            raise Reject("worker shutting down", requeue=True) from None
 
 
 def register_tasks(app: Celery, settings: WorkerSettings) -> None:
@@ -140,8 +108,9 @@ def register_tasks(app: Celery, settings: WorkerSettings) -> None:
         reject_on_worker_lost=True,
     )(score_job)
 
-    worker_shutting_down.connect(_forward_sigterm_to_pool, weak=False)
+    worker_shutting_down.connect(forward_sigterm_to_pool, weak=False)
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _init_pool_process(**_kwargs: object) -> None:
+        leave_worker_group()
         _warm_up(settings)
