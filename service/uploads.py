@@ -20,8 +20,8 @@ from service.upload_writer import BlockWriter
 # Write in large blocks: fewer syscalls and thread hops than the ~64 KiB chunks the server hands us.
 _BLOCK = 4 * 1024 * 1024
 _EMPTY_ZIP = b"PK\x05\x06"
-ZIP_HINT = ("a zip archive; a DICOM WSI series is sent as one zip with Content-Type "
-            "application/zip, any other slide as the file itself")
+ZIP_HINT = ("a zip archive: unzip it and upload the slide file itself, or send a DICOM WSI "
+            "series as one zip with Content-Type application/zip")
 _KEPT_SUFFIXES = {".svs", ".tif", ".tiff", ".ndpi", ".scn", ".bif", ".dcm"}
 
 

@@ -67,3 +67,12 @@ def settings(tmp_path: Path) -> ApiSettings:
 @pytest.fixture
 def api(settings: ApiSettings) -> Iterator[Api]:
     yield from make_api(settings)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_api(request: pytest.FixtureRequest, settings: ApiSettings) -> Iterator[Api]:
+    """The API on SQLite, then on PostgreSQL (skipped when it is not running)."""
+    if request.param == "postgres":
+        settings = settings.model_copy(
+            update={"database_url": request.getfixturevalue("pg_schema_url")})
+    yield from make_api(settings)

@@ -5,7 +5,6 @@ audit row, and the database refuses it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from jobs import lease
 from jobs.records import AuditEvent
-from service.settings import ApiSettings
-from tests.api_client import Api, make_api, tiny_slide_bytes
+from tests.api_client import Api, tiny_slide_bytes
 from tests.conftest import REPO_ROOT
 from tests.dicom_out_jobs import result_of, scored
 from tests.viewer_jobs import picture_job
@@ -68,15 +66,6 @@ def _key_made(token: str) -> tuple[str, str, str]:
 def _count(api: Api) -> int:
     with Session(_engine(api)) as s:
         return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_api(request: pytest.FixtureRequest, settings: ApiSettings) -> Iterator[Api]:
-    """The API on SQLite, then on PostgreSQL (skipped when it is not running)."""
-    if request.param == "postgres":
-        settings = settings.model_copy(
-            update={"database_url": request.getfixturevalue("pg_schema_url")})
-    yield from make_api(settings)
 
 
 def test_a_session_is_recorded_for_its_lab_only(db_api: Api, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ stored as a folder (a DICOM series) whole, once, for its own lab only."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -19,22 +18,12 @@ from jobs import lease
 from jobs.records import AuditEvent, Batch, Job, Lab, Slide, utcnow
 from jobs.retention import purge_expired
 from jobs.settings import StoreSettings
-from service.settings import ApiSettings
-from tests.api_client import Api, make_api, tiny_slide_bytes
+from tests.api_client import Api, tiny_slide_bytes
 from tps.cli import main as tps_main
 from worker.purge_task import PURGE_TASK, PurgeTimer
 from worker.settings import WorkerSettings
 
 NOW = datetime(2025, 3, 31, 12, 0)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_api(request: pytest.FixtureRequest, settings: ApiSettings) -> Iterator[Api]:
-    """The API on SQLite, then on PostgreSQL (skipped when it is not running)."""
-    if request.param == "postgres":
-        settings = settings.model_copy(
-            update={"database_url": request.getfixturevalue("pg_schema_url")})
-    yield from make_api(settings)
 
 
 def _engine(api: Api) -> Engine:

@@ -105,7 +105,7 @@ def test_truncated_tiff_is_422_with_reason(api: Api, tmp_path: Path) -> None:
 def test_a_zip_sent_as_a_file_is_415_naming_the_zip_route(api: Api) -> None:
     r = api.upload(b"PK\x03\x04" + bytes(400), name="series.zip")
     assert r.status_code == 415
-    assert "a DICOM WSI series is sent as one zip with Content-Type application/zip" in (
+    assert "send a DICOM WSI series as one zip with Content-Type application/zip" in (
         r.json()["detail"])
     headers = {**api.a(), "X-Filename": "x.tiff", "Content-Type": "text/plain"}
     other = api.client.put("/v1/slides", content=b"II*\x00", headers=headers)
