@@ -1,8 +1,10 @@
 """Connections to the job database: one engine per process and URL, SQLite or PostgreSQL."""
 from __future__ import annotations
 
+import atexit
 import os
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -49,15 +51,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str, pid: int) -> Engine:
-    return make_engine(url)
+# The shared engines, by URL and pid: pooled connections must never cross a fork (a Celery pool
+# process gets its own). A process uses one or two URLs; the bound is for test runs, and an
+# engine that falls out is disposed, so its pooled connections are closed, not left to the GC.
+_ENGINES: OrderedDict[tuple[str, int], Engine] = OrderedDict()
+_ENGINES_KEPT = 8
+_ENGINES_LOCK = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
-    """The process's shared engine for `url`. Keyed by pid as well: pooled connections must
-    never cross a fork (a Celery pool process gets its own)."""
-    return _engine(url, os.getpid())
+    """The process's shared engine for `url`."""
+    key = (url, os.getpid())
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = make_engine(url)
+            while len(_ENGINES) > _ENGINES_KEPT:
+                _ENGINES.popitem(last=False)[1].dispose()
+        _ENGINES.move_to_end(key)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of this process's shared engines: at exit, and at the end
+    of a test session."""
+    with _ENGINES_LOCK:
+        for (_url, pid), engine in _ENGINES.items():
+            if pid == os.getpid():
+                engine.dispose()
+        _ENGINES.clear()
+
+
+atexit.register(dispose_engines)
 
 
 def init_db(engine: Engine) -> None:

@@ -76,3 +76,13 @@ def db_api(request: pytest.FixtureRequest, settings: ApiSettings) -> Iterator[Ap
         settings = settings.model_copy(
             update={"database_url": request.getfixturevalue("pg_schema_url")})
     yield from make_api(settings)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_engines() -> Iterator[None]:
+    """The processes' shared engines (jobs.database.engine_for) hold pooled connections until
+    exit; closed here, before pytest's last look for unclosed resources."""
+    yield
+    from jobs.database import dispose_engines
+
+    dispose_engines()
