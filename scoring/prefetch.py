@@ -106,14 +106,16 @@ class TileReaders:
         conn = self._results[worker]
         try:
             kind, payload = conn.recv()
-            if kind == "error":
-                raise payload
-            batch = np.empty(payload, np.uint8)
-            conn.recv_bytes_into(batch.data.cast("B"))
-        except EOFError:
+            if kind != "error":
+                batch = np.empty(payload, np.uint8)
+                conn.recv_bytes_into(batch.data.cast("B"))
+        # EOFError: the reader died between messages; OSError: in the middle of one
+        except (EOFError, OSError):
             code = self._procs[worker].wait(JOIN_TIMEOUT_S)
             raise DamagedSlide(f"a tile reader process stopped while decoding the slide "
                                f"(exit code {code}); the file may be damaged") from None
+        if kind == "error":
+            raise payload
         return batch
 
     def peak_rss_mb(self) -> float:
