@@ -28,13 +28,12 @@ from model.default_recipe import (
     DEEPLIIF,
     DEEPLIIF_LABELS,
     DEEPLIIF_MPP,
-    REPO,
     Recipe,
     config_overrides,
-    evaluate,
     make_tiles,
     training_dataset,
 )
+from model.recipe_measures import REPO, evaluate
 from model.train_default import export
 
 # Without IC the single C + 1 head is trained with cross entropy whatever cls_loss says.

@@ -93,7 +93,7 @@ def _set_metadata(path: Path, meta: dict[str, str]) -> None:
 def quantize_and_check(model_path: Path, calibration: Path, points: Path, mpp: float | None,
                        label_map: str | None) -> dict[str, Any]:
     """Write NAME.int8.onnx with the check's figures; returns them and whether it holds."""
-    from model.default_recipe import evaluate
+    from model.recipe_measures import evaluate
 
     final = variant_path(model_path)
     final.unlink(missing_ok=True)  # so the float model's evaluation runs the float model

@@ -39,16 +39,15 @@ from model.default_recipe import (
     DEEPLIIF_MPP,
     HE_SEED,
     MODEL_VERSION,
-    REPO,
     TRAIN_SEED,
     VAL_SEED,
     Recipe,
     config_overrides,
-    evaluate,
     make_tiles,
     paper_sized,
     training_dataset,
 )
+from model.recipe_measures import REPO, evaluate
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 

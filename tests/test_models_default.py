@@ -100,7 +100,8 @@ def test_the_service_uses_the_bundled_model_wherever_it_starts(
 
 def test_the_cards_deepliif_figures_are_what_the_file_gives(shared_data: Path,
                                                            tmp_path: Path) -> None:
-    from model.default_recipe import DEEPLIIF_LABELS, DEEPLIIF_MPP, evaluate
+    from model.default_recipe import DEEPLIIF_LABELS, DEEPLIIF_MPP
+    from model.recipe_measures import evaluate
 
     row = re.search(r"^\| \*\*DeepLIIF at 0\.25 um/px\*\*.*?\| [\d.]+ / [\d.]+ / \*\*([\d.]+)\*\* "
                     r"\| \*\*([\d.]+)\*\*", MODEL_CARD.read_text(), re.MULTILINE)
