@@ -69,7 +69,7 @@ class ModelInfo:
                 input_multiple=int(meta["input_multiple"]),
                 anchors=dict(json.loads(meta["anchors"])),
                 positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
-                tps_margin=_margin(meta.get("tps_margin", "0")),
+                tps_margin=check_margin(float(meta.get("tps_margin", "0"))),
             )
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path.name} has malformed metadata: {exc}") from exc
@@ -85,8 +85,8 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _margin(text: str) -> float:
-    value = float(text)
+def check_margin(value: float) -> float:
+    """A model's TPS margin: points in [0, 100); the one check, for the file and `tps calibrate`."""
     if not 0.0 <= value < 100.0:
-        raise ValueError(f"tps_margin must be TPS points in [0, 100), got {text}")
+        raise ValueError(f"tps_margin must be TPS points in [0, 100), got {value:g}")
     return value

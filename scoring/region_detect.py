@@ -7,7 +7,7 @@ import numpy as np
 
 from scoring.decode import DecodedCells, decode
 from scoring.inference import get_runner
-from scoring.resample import pad_to_multiple, resize_rgb, scaled_size, to_model_input, to_source_xy
+from scoring.resample import pad_to_multiple, resize_rgb, scaled_size, to_source_xy
 
 
 def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
@@ -28,7 +28,7 @@ def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
     new_w, new_h = scaled_size(w, h, image_mpp / runner.info.mpp)
     resized = resize_rgb(image_rgb, new_w, new_h)
     padded = pad_to_multiple(resized, runner.info.input_multiple)
-    points, p_obj, p_class = runner.run(to_model_input(padded[None]))
+    points, p_obj, p_class = runner.run_tiles(padded[None])  # the model's own input type
     inside = (points[0, :, 0] < new_w - 0.5) & (points[0, :, 1] < new_h - 0.5)  # (A,)
     xy = to_source_xy(points[0][inside], new_w / w, new_h / h)
     return xy, p_obj[0][inside], p_class[0][inside]

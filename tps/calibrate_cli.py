@@ -41,11 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_calibrate(args: argparse.Namespace) -> int:
     from model.data.errors import DatasetError
     from scoring.errors import TpsError
+    from scoring.model_info import check_margin
 
-    if args.tps_margin is not None and not 0.0 <= args.tps_margin < 100.0:
-        print(f"tps calibrate: --tps-margin must be TPS points in [0, 100), got "
-              f"{args.tps_margin:g}", file=sys.stderr)
-        return 2
+    if args.tps_margin is not None:
+        try:
+            check_margin(args.tps_margin)
+        except ValueError as exc:
+            print(f"tps calibrate: --tps-margin {str(exc).removeprefix('tps_margin ')}",
+                  file=sys.stderr)
+            return 2
     try:
         gaps, threshold = calibrate(args)
     except (DatasetError, TpsError, ValueError) as exc:
