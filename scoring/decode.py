@@ -1,9 +1,14 @@
 """The one decode from raw model outputs to cells, used by every caller of the model."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+# (K, 2) cell centres in the image's pixel frame -> (K,) mean DAB in each nucleus
+# (scoring.stain_rule.nucleus_dab bound to the image the cells came from)
+NucleusDab = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,26 @@ class DecodedCells:
 class SignCall:
     """How a tumour cell's sign is called: positive when p(pos) / (p(pos) + p(neg)) reaches
     `threshold`. At 0.5 that is the argmax; a model calibrated to an unbiased positive share
-    states its own (ONNX metadata `positive_threshold`)."""
+    states its own (ONNX metadata `positive_threshold`).
+
+    With `nucleus_dab` (metadata `positive_nucleus_dab`), a tumour cell whose nucleus holds
+    more DAB than that is positive whatever the network says: brown is what makes a cell
+    positive, and on real IHC it has not seen the network misses brown nuclei (MODEL_CARD.md).
+    The stain never makes a cell negative: a membrane stain's positive cell has a blue nucleus.
+    """
 
     pos: int  # class id of the positive tumour class
     neg: int  # class id of the negative tumour class
     threshold: float
+    nucleus_dab: float | None = None  # natural-log OD along the DAB unit vector
 
 
 def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
-           threshold: float, sign: SignCall | None = None) -> DecodedCells:
+           threshold: float, sign: SignCall | None = None,
+           nucleus_dab: NucleusDab | None = None) -> DecodedCells:
     """Keep anchors with p_obj >= threshold; class = argmax p_class, reported with its value;
-    a tumour cell's sign then by `sign` when given.
+    a tumour cell's sign then by `sign` when given, measuring the stain with `nucleus_dab`
+    where the sign asks for it.
 
     points (A, 2), p_obj (A,), p_class (A, C), all for one image.
     """
@@ -57,6 +71,12 @@ def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
         tumour = (cls == sign.pos) | (cls == sign.neg)  # (K,)
         pos, neg = kept_class[:, sign.pos], kept_class[:, sign.neg]
         positive = pos >= sign.threshold * np.maximum(pos + neg, 1e-12)  # ratio, no division
+        if sign.nucleus_dab is not None:
+            if nucleus_dab is None:
+                raise ValueError("this model calls brown nuclei positive: decode needs the "
+                                 "image's nucleus_dab")
+            doubt = np.flatnonzero(tumour & ~positive)  # only these can change
+            positive[doubt] = nucleus_dab(points[keep][doubt]) > sign.nucleus_dab
         cls = np.where(tumour, np.where(positive, sign.pos, sign.neg), cls)
     return DecodedCells(
         xy=points[keep].astype(np.float64),

@@ -14,9 +14,10 @@ from scoring.errors import ModelError
 
 REQUIRED_KEYS = ("tps.format", "name", "version", "mpp", "classes", "tumor_pos", "tumor_neg",
                  "threshold", "input_multiple", "anchors")
-# Read when present: `positive_threshold` (see scoring.decode.SignCall; 0.5 when absent) and
-# `tps_margin` (TPS points added to each side of the interval, scoring.tps; 0 when absent).
-OPTIONAL_KEYS = ("positive_threshold", "tps_margin")
+# Read when present: `positive_threshold` and `positive_nucleus_dab` (see
+# scoring.decode.SignCall; 0.5 and none when absent) and `tps_margin` (TPS points added to each
+# side of the interval, scoring.tps; 0 when absent).
+OPTIONAL_KEYS = ("positive_threshold", "positive_nucleus_dab", "tps_margin")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ModelInfo:
     input_multiple: int
     anchors: dict[str, Any]
     positive_threshold: float = 0.5
+    positive_nucleus_dab: float | None = None
     tps_margin: float = 0.0
 
     def sign_call(self) -> SignCall | None:
@@ -40,7 +42,8 @@ class ModelInfo:
         if len(self.tumor_pos) != 1 or len(self.tumor_neg) != 1:
             return None
         return SignCall(self.classes.index(self.tumor_pos[0]),
-                        self.classes.index(self.tumor_neg[0]), self.positive_threshold)
+                        self.classes.index(self.tumor_neg[0]), self.positive_threshold,
+                        self.positive_nucleus_dab)
 
     @classmethod
     def from_onnx(cls, path: Path) -> ModelInfo:
@@ -69,13 +72,17 @@ class ModelInfo:
                 input_multiple=int(meta["input_multiple"]),
                 anchors=dict(json.loads(meta["anchors"])),
                 positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
+                positive_nucleus_dab=(check_nucleus_dab(float(meta["positive_nucleus_dab"]))
+                                      if "positive_nucleus_dab" in meta else None),
                 tps_margin=check_margin(float(meta.get("tps_margin", "0"))),
             )
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path.name} has malformed metadata: {exc}") from exc
 
-    def as_report(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+    def as_report(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256,
+                "positive_threshold": self.positive_threshold,
+                "positive_nucleus_dab": self.positive_nucleus_dab}
 
 
 def _fraction(text: str) -> float:
@@ -89,4 +96,13 @@ def check_margin(value: float) -> float:
     """A model's TPS margin: points in [0, 100); the one check, for the file and `tps calibrate`."""
     if not 0.0 <= value < 100.0:
         raise ValueError(f"tps_margin must be TPS points in [0, 100), got {value:g}")
+    return value
+
+
+def check_nucleus_dab(value: float) -> float:
+    """A nucleus DAB that makes a tumour cell positive: OD in (0, 10], the one check, for the
+    file and `tps calibrate` (past 10 OD no scanner records light)."""
+    if not 0.0 < value <= 10.0:
+        raise ValueError(f"positive_nucleus_dab must be an optical density in (0, 10], "
+                         f"got {value:g}")
     return value

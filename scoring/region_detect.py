@@ -1,6 +1,7 @@
 """Cells of one plain image (a region, not a slide): used by `tps detect` and model evaluation."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from scoring.decode import DecodedCells, decode
 from scoring.inference import get_runner
 from scoring.resample import pad_to_multiple, resize_rgb, scaled_size, to_source_xy
+from scoring.stain_rule import nucleus_dab
 
 
 def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
@@ -41,4 +43,4 @@ def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,
     info = get_runner(Path(model_path)).info
     xy, p_obj, p_class = region_outputs(model_path, image_rgb, image_mpp)
     return decode(xy, p_obj, p_class, info.threshold if threshold is None else threshold,
-                  info.sign_call())
+                  info.sign_call(), partial(nucleus_dab, image_rgb, mpp=image_mpp))

@@ -95,6 +95,11 @@ class ModelReport(_Strict):
     name: str
     version: str
     sha256: str
+    positive_threshold: float = Field(0.5, description="a tumour cell is positive when p(pos) / "
+                                                  "(p(pos) + p(neg)) reaches this")
+    positive_nucleus_dab: float | None = Field(
+        None, description="or when the mean DAB in its nucleus (2 um disk, natural-log OD) passes "
+                    "this, whatever the network says; null: the network alone")
 
 
 class Heatmap(_Strict):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from scoring.decode import decode
 from scoring.inference import ModelRunner
 from scoring.prefetch import TileReaders
 from scoring.slide_info import SlideInfo
-from scoring.stain_rule import cell_dab
+from scoring.stain_rule import cell_dab, nucleus_dab
 from scoring.tiling import TileGrid
 from scoring.tissue_mask import TissueMask
 
@@ -41,7 +42,8 @@ def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tiss
         model_s += time.perf_counter() - started
         for b in range(len(batch)):
             origin = next(origins)
-            cells = decode(points[b], p_obj[b], p_class[b], threshold, sign)
+            cells = decode(points[b], p_obj[b], p_class[b], threshold, sign,
+                           partial(nucleus_dab, batch[b], mpp=runner.info.mpp))
             cells = cells.select(grid.in_core(cells.xy))
             level0_xy = grid.to_level0(cells.xy, origin)
             keep = keep_cells(level0_xy, slide, tissue)

@@ -72,13 +72,22 @@ def _dab_around(image_rgb: np.ndarray, xy: np.ndarray, inner_px: float,
     return dab
 
 
+def nucleus_dab(image_rgb: np.ndarray, xy: np.ndarray, mpp: float,
+                rule: StainRule = StainRule()) -> np.ndarray:
+    """(K,) mean DAB in the nucleus disk of each of (K, 2) points of an (h, w, 3) image."""
+    if len(xy) == 0:
+        return np.zeros(0)
+    mean: np.ndarray = _dab_around(image_rgb, xy, 0.0, rule.nucleus_um / mpp).mean(axis=1)
+    return mean
+
+
 def cell_dab(image_rgb: np.ndarray, xy: np.ndarray, mpp: float,
              rule: StainRule = StainRule()) -> CellDab:
     """The DAB of each cell at (K, 2) points of an (h, w, 3) image at `mpp` um/px."""
     if len(xy) == 0:
         return CellDab(np.zeros(0), np.zeros(0))
     inner, outer = rule.membrane_um
-    nucleus = _dab_around(image_rgb, xy, 0.0, rule.nucleus_um / mpp).mean(axis=1)
+    nucleus = nucleus_dab(image_rgb, xy, mpp, rule)
     membrane = np.percentile(_dab_around(image_rgb, xy, inner / mpp, outer / mpp), 90, axis=1)
     return CellDab(nucleus, membrane)
 

@@ -89,3 +89,15 @@ def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Pat
     before, after = _metadata(source), _metadata(tmp_path / "calibrated.onnx")
     assert after == before | {"positive_threshold": "0.7"}
     assert ModelInfo.from_onnx(tmp_path / "calibrated.onnx").positive_threshold == 0.7
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "11", "brown"])
+def test_a_malformed_nucleus_floor_is_a_model_error(tmp_path: Path, value: str) -> None:
+    from scoring.errors import ModelError
+    from scoring.model_info import ModelInfo
+    from tps.calibrate_cli import write_threshold
+
+    source = build_marker_model(tmp_path / "markers.onnx")
+    write_threshold(source, tmp_path / "bad.onnx", 0.7, {"positive_nucleus_dab": value})
+    with pytest.raises(ModelError, match="malformed metadata"):
+        ModelInfo.from_onnx(tmp_path / "bad.onnx")

@@ -41,3 +41,37 @@ def test_a_calibrated_sign_threshold_recalls_only_tumour_cells() -> None:
     called = decode(points, p_obj, p_class, 0.5, SignCall(0, 1, 0.7))
     assert called.cls.tolist() == [1, 0, 2, 1]
     assert called.p_class.tolist() == pytest.approx([0.45, 0.72, 0.70, 0.45])
+
+
+def test_a_brown_nucleus_makes_a_tumour_cell_positive_and_nothing_negative() -> None:
+    from scoring.decode import SignCall
+
+    p_class = np.array([[0.30, 0.70, 0.00, 0.00],   # tumour, network negative, brown nucleus
+                        [0.30, 0.70, 0.00, 0.00],   # tumour, network negative, blue nucleus
+                        [0.90, 0.10, 0.00, 0.00],   # tumour, network positive, blue nucleus
+                        [0.00, 0.10, 0.00, 0.90]])  # non-tumour, brown nucleus: left alone
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    dab_at_x = np.array([2.0, 0.3, 0.1, 2.5])  # each point's nucleus DAB, looked up by x
+    asked: list[list[float]] = []
+
+    def nucleus_dab(xy: np.ndarray) -> np.ndarray:
+        asked.append(xy[:, 0].tolist())
+        return dab_at_x[xy[:, 0].astype(int)]
+
+    called = decode(points, np.ones(4), p_class, 0.5, SignCall(0, 1, 0.7, 1.4), nucleus_dab)
+    assert called.cls.tolist() == [0, 1, 0, 3]
+    # the chosen class's own probability, as for any other call
+    assert called.p_class.tolist() == pytest.approx([0.30, 0.70, 0.90, 0.90])
+    assert asked == [[0.0, 1.0]]  # only the tumour cells the network called negative
+    # exactly at the floor is not past it
+    dab_at_x[0] = 1.4
+    assert decode(points, np.ones(4), p_class, 0.5, SignCall(0, 1, 0.7, 1.4),
+                  nucleus_dab).cls.tolist() == [1, 1, 0, 3]
+
+
+def test_a_stain_floor_without_the_image_is_refused() -> None:
+    from scoring.decode import SignCall
+
+    p_class = np.array([[0.3, 0.7, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="nucleus_dab"):
+        decode(np.zeros((1, 2)), np.ones(1), p_class, 0.5, SignCall(0, 1, 0.7, 1.4))

@@ -59,3 +59,39 @@ def test_a_margin_out_of_range_is_refused(tmp_path: Path,
                  "--tps-margin", "-1"])
     assert code == 2 and "--tps-margin must be TPS points" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_a_nucleus_floor_is_applied_while_choosing_and_written_with_the_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synth.tiles import write_tiles
+
+    write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
+    common = ["calibrate", "--model", str(bundled_model_path()), "--data",
+              str(tmp_path / "tiles" / "points.csv")]
+    assert main([*common, "--out", str(tmp_path / "plain.onnx")]) == 0
+    plain = capsys.readouterr().out
+    out = tmp_path / "floored.onnx"
+    # synthetic nuclei carry almost no DAB, so a floor this low calls many of them positive
+    assert main([*common, "--out", str(out), "--positive-nucleus-dab", "0.001",
+                 "--version", "9.9.9"]) == 0
+    floored = capsys.readouterr().out
+    share = r"predicted ([\d.]+) at 0.5"
+    before = float(re.search(share, plain).group(1))  # type: ignore[union-attr]
+    after = float(re.search(share, floored).group(1))  # type: ignore[union-attr]
+    assert after > before
+    assert "positive_nucleus_dab 0.001, version 9.9.9" in floored
+    info = ModelInfo.from_onnx(out)
+    assert (info.positive_nucleus_dab, info.version) == (0.001, "9.9.9")
+    assert info.sign_call() is not None and info.sign_call().nucleus_dab == 0.001  # type: ignore[union-attr]
+    kept = ModelInfo.from_onnx(bundled_model_path()).positive_nucleus_dab  # not given: kept
+    assert ModelInfo.from_onnx(tmp_path / "plain.onnx").positive_nucleus_dab == kept
+
+
+def test_a_nucleus_floor_out_of_range_is_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"),
+                 "--positive-nucleus-dab", "0"])
+    assert code == 2
+    assert "--positive-nucleus-dab must be an optical density" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()

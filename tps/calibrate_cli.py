@@ -7,6 +7,10 @@ predicted positive share of the cells the model calls tumour is compared with th
 positive share of each dataset; the threshold with the smallest mean gap over the datasets
 wins. Use training data only: the held-out figures are what it must then be judged on.
 
+`--positive-nucleus-dab` makes a tumour cell positive whatever the network says when its
+nucleus holds that much DAB (scoring.decode.SignCall); the threshold is then chosen with it
+applied, as the decode will apply it. `--version` names the file it writes.
+
 `--tps-margin` writes the model's measured TPS error (points) beside it, which widens every
 interval the worker reports (scoring.tps.score_counts): measure it on validation slides, never
 the ones the model is then judged on (benchmarks/tps_accuracy.py --first-seed prints it).
@@ -35,19 +39,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--tps-margin", type=float, default=None,
                         help="TPS points the reported interval is widened by on each side: the "
                              "model's measured error on validation slides (kept if not given)")
+    parser.add_argument("--positive-nucleus-dab", type=float, default=None,
+                        help="mean nuclear DAB (natural-log OD) past which a tumour cell is "
+                             "positive whatever the network says (kept if not given)")
+    parser.add_argument("--version", default=None,
+                        help="the calibrated file's version (kept if not given)")
     parser.set_defaults(handler=run_calibrate)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from model.data.errors import DatasetError
     from scoring.errors import TpsError
-    from scoring.model_info import check_margin
+    from scoring.model_info import check_margin, check_nucleus_dab
 
-    if args.tps_margin is not None:
+    for option, value, check in (("tps_margin", args.tps_margin, check_margin),
+                                 ("positive_nucleus_dab", args.positive_nucleus_dab,
+                                  check_nucleus_dab)):
+        if value is None:
+            continue
         try:
-            check_margin(args.tps_margin)
+            check(value)
         except ValueError as exc:
-            print(f"tps calibrate: --tps-margin {str(exc).removeprefix('tps_margin ')}",
+            flag = "--" + option.replace("_", "-")
+            print(f"tps calibrate: {flag} {str(exc).removeprefix(option + ' ')}",
                   file=sys.stderr)
             return 2
     try:
@@ -59,9 +73,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
         at = dict(zip(GRID.tolist(), shares))
         print(f"{name}: true positive share {true_share:.3f}, predicted {at[0.5]:.3f} at 0.5, "
               f"{at[threshold]:.3f} at {threshold:.2f}")
-    write_threshold(args.model, args.out, threshold, args.tps_margin)
-    margin = "" if args.tps_margin is None else f", tps_margin {args.tps_margin:g}"
-    print(f"positive_threshold {threshold:.2f}{margin} -> {args.out}")
+    extra = {"tps_margin": args.tps_margin, "positive_nucleus_dab": args.positive_nucleus_dab,
+             "version": args.version}
+    written = {key: value for key, value in extra.items() if value is not None}
+    write_threshold(args.model, args.out, threshold, written)
+    said = "".join(f", {key} {value:g}" if isinstance(value, float) else f", {key} {value}"
+                   for key, value in written.items())
+    print(f"positive_threshold {threshold:.2f}{said} -> {args.out}")
     return 0
 
 
@@ -71,45 +89,52 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
     from model.data.samples import to_sample
     from scoring.model_info import ModelInfo
     from scoring.region_detect import region_outputs
+    from scoring.stain_rule import nucleus_dab
 
     info = ModelInfo.from_onnx(args.model)
     sign = info.sign_call()
     if sign is None:
         raise ValueError("the model has more than one positive or negative tumour class")
+    floor = (args.positive_nucleus_dab if args.positive_nucleus_dab is not None
+             else sign.nucleus_dab)
     n = len(args.data)
     gaps: dict[str, tuple[float, list[float]]] = {}
     for path, data_format, mpp, label_map in zip(
             args.data, per_dataset(args.data_format, n, "--data-format"),
             per_dataset(args.mpp, n, "--mpp"), per_dataset(args.label_map, n, "--label-map")):
         labels = parse_label_map(label_map, info.classes)
-        ratios, pos, tumour = [], 0, 0
+        ratios, brown, pos, tumour = [], [], 0, 0
         for item in read_annotations(path, data_format):
             sample = to_sample(item, labels)  # one image in memory at a time
             pos += int((sample.labels == sign.pos).sum())
             tumour += int(np.isin(sample.labels, (sign.pos, sign.neg)).sum())
-            _xy, p_obj, p_class = region_outputs(args.model, sample.image, mpp or info.mpp)
-            kept = p_class[p_obj >= info.threshold]  # (K, C)
-            called = np.isin(kept.argmax(axis=1), (sign.pos, sign.neg))
-            p, q = kept[called, sign.pos], kept[called, sign.neg]
+            xy, p_obj, p_class = region_outputs(args.model, sample.image, mpp or info.mpp)
+            kept = p_obj >= info.threshold  # (A,)
+            called = np.isin(p_class.argmax(axis=1), (sign.pos, sign.neg)) & kept
+            p, q = p_class[called, sign.pos], p_class[called, sign.neg]
             ratios.append(p / np.maximum(p + q, 1e-12))
+            brown.append(np.zeros(len(p), bool) if floor is None else
+                         nucleus_dab(sample.image, xy[called], mpp or info.mpp) > floor)
         ratio = np.concatenate(ratios) if ratios else np.zeros(0)
+        stained = np.concatenate(brown) if brown else np.zeros(0, bool)
         if tumour == 0 or len(ratio) == 0:
             raise ValueError(f"{path}: no annotated or predicted tumour cells to calibrate on")
-        shares = [float((ratio >= t).mean()) for t in GRID]
+        shares = [float(((ratio >= t) | stained).mean()) for t in GRID]
         gaps[str(path)] = (pos / tumour, shares)
     mean_gap = np.mean([np.abs(np.array(s) - true) for true, s in gaps.values()], axis=0)
     return gaps, float(GRID[int(np.argmin(mean_gap))])  # ties: the lowest threshold
 
 
 def write_threshold(model: Path, out: Path, threshold: float,
-                    margin: float | None = None) -> None:
+                    extra: dict[str, float | str] | None = None) -> None:
+    """A copy of `model` with its positive threshold and any `extra` metadata keys set."""
     import onnx
 
     proto = onnx.load(str(model))
     meta = {p.key: p.value for p in proto.metadata_props} | {
         "positive_threshold": f"{threshold:g}"}
-    if margin is not None:
-        meta["tps_margin"] = f"{margin:g}"
+    for key, value in (extra or {}).items():
+        meta[key] = f"{value:g}" if isinstance(value, float) else value
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)
