@@ -239,3 +239,23 @@ def test_a_failing_io_binding_falls_back_to_plain_feeding(
         points, _, _ = gpu.run_tiles(_marker_tiles())
     assert gpu.feed is None and "feeding directly" in caplog.text
     np.testing.assert_array_equal(points[1, 0], [11, 5])
+
+
+def test_a_model_with_a_nucleus_floor_calls_a_brown_negative_positive(
+        marker_model: Path, tmp_path: Path) -> None:
+    from scoring.optical_density import UNIT_STAINS, rgb_from_density
+    from tps.calibrate_cli import write_threshold
+
+    floored = tmp_path / "floored.onnx"
+    write_threshold(marker_model, floored, 0.5, {"positive_nucleus_dab": 1.0})
+    image = np.full((32, 64, 3), TISSUE, np.uint8)
+    yy, xx = np.mgrid[:32, :64]
+    # a brown nucleus (2.5 OD of DAB) 5 px across around the first negative marker only
+    image[np.hypot(xx - 40, yy - 20) <= 5] = rgb_from_density(2.5 * UNIT_STAINS[2])
+    for x, y in ((40, 20), (11, 5)):
+        image[y - 1:y + 2, x - 1:x + 2] = (0, 0, 255)  # tumor_neg markers
+    cells = detect_region(floored, image, 0.5)
+    called = {(int(x), int(y)): int(c) for (x, y), c in zip(cells.xy, cells.cls)}
+    assert called == {(40, 20): 0, (11, 5): 1}
+    plain = detect_region(marker_model, image, 0.5)
+    assert plain.cls.tolist() == [1, 1]  # the network alone: both negative

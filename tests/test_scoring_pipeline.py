@@ -168,3 +168,30 @@ def test_a_scale_near_a_pyramid_level_reads_that_level_as_it_is() -> None:
     assert snapped_scale(0.5 / 0.499, levels) == 1.0
     assert snapped_scale(0.5 / 0.45, levels) == pytest.approx(1.1111, abs=1e-4)  # resampled
     assert snapped_scale(3.0, levels) == 3.0
+
+
+def test_a_nucleus_floor_turns_brown_negatives_positive_on_a_slide(marker_model: Path,
+                                                                   tmp_path: Path) -> None:
+    from scoring.optical_density import UNIT_STAINS, rgb_from_density
+    from tps.calibrate_cli import write_threshold
+
+    floored = tmp_path / "floored.onnx"
+    write_threshold(marker_model, floored, 0.5, {"positive_nucleus_dab": 1.0})
+    image, truth = markers_image(900, 700, seed=7, tissue_box=(64, 48, 840, 660))
+    xy = np.array([(x, y) for x, y, _ in truth], float)
+    apart = [i for i, (x, y, c) in enumerate(truth) if c == 1 and
+             np.sort(np.hypot(*(xy - (x, y)).T))[1] > 12][::2]  # every other lone negative
+    assert len(apart) >= 3
+    yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
+    for i in apart:
+        x, y, _ = truth[i]
+        disk = np.hypot(xx - x, yy - y) <= 5
+        marker = image[y - 1:y + 2, x - 1:x + 2].copy()
+        image[disk] = rgb_from_density(2.5 * UNIT_STAINS[2])
+        image[y - 1:y + 2, x - 1:x + 2] = marker
+    slide = write_pyramid_tiff(tmp_path / "s.tiff", image, mpp=0.5)
+    result = score_slide(slide, tmp_path / "out", ScoreParams(floored, tile_size=256, halo=32))
+    expected = {(float(x), float(y), CLASSES[0 if i in apart else c])
+                for i, (x, y, c) in enumerate(truth)}
+    assert _cells(tmp_path / "out") == expected
+    assert result["model"]["positive_nucleus_dab"] == 1.0
