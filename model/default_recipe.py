@@ -25,6 +25,9 @@ ENDONUKE = SHARED / "endonuke-sample" / "points.csv"
 ENDONUKE_MPP = 0.5
 ENDONUKE_HELD_OUT_EVERY = 10  # every 10th image (in file order) is kept out of training
 ENDONUKE_KIND_LABELS = "epithelium=tumor_pos,stroma=nontumor_pos,other=nontumor_pos"
+# The same held-out points labelled by the stain at the annotated nucleus instead (no one
+# annotated their sign): only stain_f1 is meaningful, and it is agreement with the stain
+ENDONUKE_SIGN_LABELS = "stain_pos=tumor_pos,stain_neg=tumor_neg,stain_any=ignore"
 
 # Both real sets are 40x scans, ~0.25 um/px: their nuclei measure a median 35 px (BCData) and
 # 30 px (DeepLIIF) across, which is 8-9 um at 0.25 um/px, as tumour nuclei are, and the size of
@@ -179,15 +182,27 @@ def endonuke_split(sign_from_stain: bool = False) -> tuple[list[Any], list[Any]]
     return training, held_out
 
 
-def write_endonuke_held_out(out: Path) -> Path:
+def write_endonuke_held_out(out: Path, signs: bool = False) -> Path:
     """The held-out EndoNuke images' points as a CSV for `tps evaluate`, kinds as labels (map
-    them with ENDONUKE_KIND_LABELS; only kind_f1 is meaningful, the sign being the stain's)."""
+    them with ENDONUKE_KIND_LABELS; only kind_f1 is meaningful, the sign being the stain's),
+    or with `signs` the stain's call at each annotated nucleus, `stain_pos`, `stain_neg` or
+    `stain_any` in the valley between (map them with ENDONUKE_SIGN_LABELS)."""
+    import numpy as np
+
     from model.data.point_readers import read_points_csv
+    from model.data.samples import read_rgb
+    from model.data.stain_signed import sign_labels
+    from scoring.stain_rule import nucleus_dab
 
     lines = ["image,x,y,label"]
     for item in read_points_csv(ENDONUKE)[::ENDONUKE_HELD_OUT_EVERY]:
+        labels = list(item.labels)
+        if signs:
+            dab = nucleus_dab(read_rgb(item.image_path), item.xy.astype(np.float64),
+                              ENDONUKE_MPP)
+            labels = sign_labels(labels, dab, dict.fromkeys(set(labels), "stain"))
         lines += [f"{item.image_path},{x:g},{y:g},{label}"
-                  for (x, y), label in zip(item.xy.tolist(), item.labels)]
+                  for (x, y), label in zip(item.xy.tolist(), labels)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     return out

@@ -37,6 +37,9 @@ from model.default_recipe import (
     DEEPLIIF_AS_20X_MPP,
     DEEPLIIF_LABELS,
     DEEPLIIF_MPP,
+    ENDONUKE_KIND_LABELS,
+    ENDONUKE_MPP,
+    ENDONUKE_SIGN_LABELS,
     HE_SEED,
     MODEL_VERSION,
     TRAIN_SEED,
@@ -46,6 +49,7 @@ from model.default_recipe import (
     make_tiles,
     paper_sized,
     training_dataset,
+    write_endonuke_held_out,
 )
 from model.recipe_measures import REPO, evaluate
 
@@ -107,7 +111,9 @@ def endonuke_note(recipe: Recipe) -> str:
         return ""
     signs = ("sign from nuclear DAB, open between 0.7 and 1.2 OD"
              if recipe.endonuke_sign_from_stain else "every sign left open")
-    return (f" + EndoNuke sample x{recipe.endonuke_repeats} (nine in ten images; epithelium -> "
+    images = (f"{recipe.endonuke_images} of the nine in ten training images, evenly spaced"
+              if recipe.endonuke_images else "nine in ten images")
+    return (f" + EndoNuke sample x{recipe.endonuke_repeats} ({images}; epithelium -> "
             f"tumour, stroma and other -> non-tumour, {signs})")
 
 
@@ -174,6 +180,12 @@ def measure(model: Path, synth_val: Path, work: Path) -> dict[str, Any]:
         "synthetic_val": evaluate(model, synth_val, work / "eval-synth-val.json"),
         "bcdata_training_fit": evaluate(model, BCDATA, work / "eval-bcdata.json", BCDATA_MPP,
                                         BCDATA_LABELS),
+        "endonuke_held_out_kind": evaluate(
+            model, write_endonuke_held_out(work / "endonuke-held-out.csv"),
+            work / "eval-endonuke-kind.json", ENDONUKE_MPP, ENDONUKE_KIND_LABELS),
+        "endonuke_held_out_stain_sign": evaluate(
+            model, write_endonuke_held_out(work / "endonuke-held-out-signs.csv", signs=True),
+            work / "eval-endonuke-sign.json", ENDONUKE_MPP, ENDONUKE_SIGN_LABELS),
     }
 
 

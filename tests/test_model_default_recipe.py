@@ -36,3 +36,33 @@ def test_the_paper_sized_variant_changes_the_encoder_heads_name_and_device_only(
     assert (paper["backbone"], paper["head_channels"], paper["device"], paper["num_workers"]) \
         == ("vgg16_bn", 256, "cuda", 8)
     assert (small["backbone"], small["device"], small["num_workers"]) == ("small", "cpu", 0)
+
+
+def test_a_subset_of_endonuke_is_spread_over_all_of_it_in_order() -> None:
+    from model.default_recipe import evenly_spaced
+
+    items = list(range(10))
+    assert evenly_spaced(items, 4) == [0, 2, 5, 7]
+    assert evenly_spaced(items, 1) == [0]
+    assert evenly_spaced(items, 0) == items and evenly_spaced(items, 25) == items
+
+
+def test_the_held_out_endonuke_signs_are_the_stain_at_each_annotated_nucleus(
+        shared_data: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from model.data.point_readers import read_points_csv
+    from model.data.samples import read_rgb
+    from model.default_recipe import ENDONUKE, write_endonuke_held_out
+    from scoring.stain_rule import nucleus_dab
+
+    kinds = read_points_csv(write_endonuke_held_out(tmp_path / "kinds.csv"))
+    signs = read_points_csv(write_endonuke_held_out(tmp_path / "signs.csv", signs=True))
+    assert [k.name for k in kinds] == [s.name for s in signs]
+    assert sum(len(k.xy) for k in kinds) == sum(len(s.xy) for s in signs) > 0
+    assert {label for s in signs for label in s.labels} == {"stain_pos", "stain_neg", "stain_any"}
+    first = signs[0]  # the first image, checked by hand against the thresholds
+    dab = nucleus_dab(read_rgb(first.image_path), first.xy.astype(np.float64), 0.5)
+    expected = ["stain_pos" if d > 1.2 else "stain_neg" if d < 0.7 else "stain_any" for d in dab]
+    assert list(first.labels) == expected
+    assert first.image_path == read_points_csv(ENDONUKE)[0].image_path

@@ -2,7 +2,7 @@
 
 EndoNuke (ER/PR, a nuclear DAB stain) marks every nucleus as stroma, epithelium or other and
 leaves positive/negative to the stain, as its authors measured it. Here the mean DAB optical
-density in the nucleus (scoring.stain_rule.cell_dab, the cross-check's own measure) makes the
+density in the nucleus (scoring.stain_rule.nucleus_dab, the cross-check's own measure) makes the
 call where it is clear, and leaves the sign open (model/sign_open.py) where it is not, so the
 model learns the kind of cell everywhere and the sign only from unambiguous cells.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from model.data.label_map import LabelMap
 from model.data.point_readers import read_annotations
 from model.data.samples import PointSample, read_rgb, resample
-from scoring.stain_rule import cell_dab
+from scoring.stain_rule import nucleus_dab
 
 # Nuclear DAB (natural-log OD along the unit DAB vector, mean over a 2 um disk) on the 26,067
 # EndoNuke points has a valley between 0.6 and 1.05 (about 700 nuclei per 0.15 bin against
@@ -47,7 +47,7 @@ def load_stain_signed(points: Path, label_map: LabelMap, data_mpp: float, model_
     samples = []
     for item in read_annotations(points, "csv"):
         image = read_rgb(item.image_path)
-        dab = (cell_dab(image, item.xy.astype(np.float64), data_mpp).nucleus if sign_from_stain
+        dab = (nucleus_dab(image, item.xy.astype(np.float64), data_mpp) if sign_from_stain
                else np.full(len(item.xy), (NEGATIVE_BELOW + POSITIVE_ABOVE) / 2))
         labels = label_map.class_ids(sign_labels(list(item.labels), dab, kind_map))
         sample = PointSample(image, item.xy.astype(np.float32), labels, item.name)
