@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 # (K, 2) cell centres in the image's pixel frame -> (K,) mean DAB in each nucleus
 # (scoring.stain_rule.nucleus_dab bound to the image the cells came from)
@@ -50,21 +51,45 @@ class SignCall:
     nucleus_dab: float | None = None  # natural-log OD along the DAB unit vector
 
 
+def kept_anchors(points: np.ndarray, p_obj: np.ndarray, threshold: float,
+                 min_distance: float = 0.0) -> np.ndarray:
+    """(K,) indices, ascending, of the anchors that are cells: p_obj >= threshold and, when
+    `min_distance` (pixels) is given, no surer cell closer than that. On large nuclei of real
+    tissue it has not seen the network puts two points on one nucleus (two in three of its
+    unmatched positive calls on DeepLIIF had another call within 5 um); two real nuclei's
+    centres are not that close."""
+    kept = np.flatnonzero(p_obj >= threshold)
+    if min_distance <= 0 or len(kept) < 2:
+        return kept
+    pairs = cKDTree(points[kept]).query_pairs(min_distance, output_type="ndarray")  # (P, 2)
+    if len(pairs) == 0:
+        return kept
+    neighbours: dict[int, list[int]] = {}
+    for a, b in pairs.tolist():
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    alive = np.ones(len(kept), bool)
+    for i in np.argsort(-p_obj[kept], kind="stable").tolist():  # surest first; ties: first
+        if alive[i]:
+            alive[neighbours.get(i, [])] = False
+    return kept[alive]
+
+
 def decode(points: np.ndarray, p_obj: np.ndarray, p_class: np.ndarray,
            threshold: float, sign: SignCall | None = None,
-           nucleus_dab: NucleusDab | None = None) -> DecodedCells:
-    """Keep anchors with p_obj >= threshold; class = argmax p_class, reported with its value;
+           nucleus_dab: NucleusDab | None = None, min_distance: float = 0.0) -> DecodedCells:
+    """Keep the cells of `kept_anchors`; class = argmax p_class, reported with its value;
     a tumour cell's sign then by `sign` when given, measuring the stain with `nucleus_dab`
     where the sign asks for it.
 
-    points (A, 2), p_obj (A,), p_class (A, C), all for one image.
+    points (A, 2), p_obj (A,), p_class (A, C), all for one image; min_distance in its pixels.
     """
     if points.ndim != 2 or points.shape[1] != 2 or p_obj.shape != points.shape[:1] \
             or p_class.ndim != 2 or p_class.shape[0] != points.shape[0]:
         raise ValueError(
             f"model outputs do not fit the contract: points {points.shape}, "
             f"p_obj {p_obj.shape}, p_class {p_class.shape}")
-    keep = p_obj >= threshold  # (A,)
+    keep = kept_anchors(points, p_obj, threshold, min_distance)  # (K,)
     kept_class = p_class[keep]  # (K, C)
     cls = kept_class.argmax(axis=1)  # (K,)
     if sign is not None:

@@ -15,9 +15,10 @@ from scoring.errors import ModelError
 REQUIRED_KEYS = ("tps.format", "name", "version", "mpp", "classes", "tumor_pos", "tumor_neg",
                  "threshold", "input_multiple", "anchors")
 # Read when present: `positive_threshold` and `positive_nucleus_dab` (see
-# scoring.decode.SignCall; 0.5 and none when absent) and `tps_margin` (TPS points added to each
-# side of the interval, scoring.tps; 0 when absent).
-OPTIONAL_KEYS = ("positive_threshold", "positive_nucleus_dab", "tps_margin")
+# scoring.decode.SignCall; 0.5 and none when absent), `min_distance_um` (scoring.decode.
+# kept_anchors; none when absent) and `tps_margin` (TPS points added to each side of the
+# interval, scoring.tps; 0 when absent).
+OPTIONAL_KEYS = ("positive_threshold", "positive_nucleus_dab", "min_distance_um", "tps_margin")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ModelInfo:
     anchors: dict[str, Any]
     positive_threshold: float = 0.5
     positive_nucleus_dab: float | None = None
+    min_distance_um: float = 0.0
     tps_margin: float = 0.0
 
     def sign_call(self) -> SignCall | None:
@@ -74,6 +76,7 @@ class ModelInfo:
                 positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
                 positive_nucleus_dab=(check_nucleus_dab(float(meta["positive_nucleus_dab"]))
                                       if "positive_nucleus_dab" in meta else None),
+                min_distance_um=check_min_distance(float(meta.get("min_distance_um", "0"))),
                 tps_margin=check_margin(float(meta.get("tps_margin", "0"))),
             )
         except (ValueError, TypeError) as exc:
@@ -82,7 +85,12 @@ class ModelInfo:
     def as_report(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "sha256": self.sha256,
                 "positive_threshold": self.positive_threshold,
-                "positive_nucleus_dab": self.positive_nucleus_dab}
+                "positive_nucleus_dab": self.positive_nucleus_dab,
+                "min_distance_um": self.min_distance_um}
+
+    def min_distance_px(self, mpp: float) -> float:
+        """The least distance between two cells, in pixels of an image at `mpp` um/px."""
+        return self.min_distance_um / mpp
 
 
 def _fraction(text: str) -> float:
@@ -105,4 +113,11 @@ def check_nucleus_dab(value: float) -> float:
     if not 0.0 < value <= 10.0:
         raise ValueError(f"positive_nucleus_dab must be an optical density in (0, 10], "
                          f"got {value:g}")
+    return value
+
+
+def check_min_distance(value: float) -> float:
+    """Microns between two cells' centres, [0, 20]: past 20 um two nuclei would be one cell."""
+    if not 0.0 <= value <= 20.0:
+        raise ValueError(f"min_distance_um must be microns in [0, 20], got {value:g}")
     return value

@@ -43,4 +43,5 @@ def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,
     info = get_runner(Path(model_path)).info
     xy, p_obj, p_class = region_outputs(model_path, image_rgb, image_mpp)
     return decode(xy, p_obj, p_class, info.threshold if threshold is None else threshold,
-                  info.sign_call(), partial(nucleus_dab, image_rgb, mpp=image_mpp))
+                  info.sign_call(), partial(nucleus_dab, image_rgb, mpp=image_mpp),
+                  info.min_distance_px(image_mpp))

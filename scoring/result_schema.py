@@ -100,6 +100,8 @@ class ModelReport(_Strict):
     positive_nucleus_dab: float | None = Field(
         None, description="or when the mean DAB in its nucleus (2 um disk, natural-log OD) passes "
                     "this, whatever the network says; null: the network alone")
+    min_distance_um: float = Field(0.0, description="of two cells closer than this, the surer "
+                                                    "one is kept; 0: every cell the network finds")
 
 
 class Heatmap(_Strict):

@@ -34,6 +34,7 @@ def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tiss
     """Detect every cell of the grid's tiles into `sink`; returns seconds spent in the model."""
     slide = readers.slide
     sign = runner.info.sign_call()
+    min_distance = runner.info.min_distance_px(runner.info.mpp)
     origins = iter(grid.origins)
     done, model_s = 0, 0.0
     for batch in readers.batches(grid, batch_size):  # (B, H, W, 3) uint8
@@ -43,7 +44,7 @@ def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tiss
         for b in range(len(batch)):
             origin = next(origins)
             cells = decode(points[b], p_obj[b], p_class[b], threshold, sign,
-                           partial(nucleus_dab, batch[b], mpp=runner.info.mpp))
+                           partial(nucleus_dab, batch[b], mpp=runner.info.mpp), min_distance)
             cells = cells.select(grid.in_core(cells.xy))
             level0_xy = grid.to_level0(cells.xy, origin)
             keep = keep_cells(level0_xy, slide, tissue)

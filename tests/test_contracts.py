@@ -91,13 +91,17 @@ def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Pat
     assert ModelInfo.from_onnx(tmp_path / "calibrated.onnx").positive_threshold == 0.7
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "11", "brown"])
-def test_a_malformed_nucleus_floor_is_a_model_error(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize(("key", "value"), [
+    ("positive_nucleus_dab", "0"), ("positive_nucleus_dab", "-1"),
+    ("positive_nucleus_dab", "11"), ("positive_nucleus_dab", "brown"),
+    ("min_distance_um", "-0.5"), ("min_distance_um", "21"), ("min_distance_um", "near")])
+def test_a_malformed_sign_or_spacing_rule_is_a_model_error(tmp_path: Path, key: str,
+                                                            value: str) -> None:
     from scoring.errors import ModelError
     from scoring.model_info import ModelInfo
     from tps.calibrate_cli import write_threshold
 
     source = build_marker_model(tmp_path / "markers.onnx")
-    write_threshold(source, tmp_path / "bad.onnx", 0.7, {"positive_nucleus_dab": value})
+    write_threshold(source, tmp_path / "bad.onnx", 0.7, {key: value})
     with pytest.raises(ModelError, match="malformed metadata"):
         ModelInfo.from_onnx(tmp_path / "bad.onnx")

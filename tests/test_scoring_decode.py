@@ -75,3 +75,27 @@ def test_a_stain_floor_without_the_image_is_refused() -> None:
     p_class = np.array([[0.3, 0.7, 0.0, 0.0]])
     with pytest.raises(ValueError, match="nucleus_dab"):
         decode(np.zeros((1, 2)), np.ones(1), p_class, 0.5, SignCall(0, 1, 0.7, 1.4))
+
+
+def test_of_two_close_cells_the_surer_is_kept_and_a_removed_one_removes_nothing() -> None:
+    from scoring.decode import kept_anchors
+
+    points = np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 0.0], [5.0, 1.5], [9.0, 0.0], [30.0, 0.0]])
+    p_obj = np.array([0.9, 0.8, 0.7, 0.95, 0.6, 0.4])
+    # (5, 1.5) outranks (5, 0) 1.5 px away; (0, 0) outranks (2, 0); (9, 0) is 4 px from the
+    # removed (5, 0) and 4.3 from the kept (5, 1.5), so it stays; (30, 0) is under threshold
+    assert kept_anchors(points, p_obj, 0.5, 3.0).tolist() == [0, 3, 4]
+    assert kept_anchors(points, p_obj, 0.5).tolist() == [0, 1, 2, 3, 4]
+    # a chain: the first removes the second, and the third, 2.5 px from the second only, stays
+    chain = np.array([[0.0, 0.0], [2.5, 0.0], [5.0, 0.0]])
+    assert kept_anchors(chain, np.array([0.9, 0.8, 0.7]), 0.5, 3.0).tolist() == [0, 2]
+    # a tie keeps the first anchor
+    assert kept_anchors(chain[:2], np.array([0.8, 0.8]), 0.5, 3.0).tolist() == [0]
+
+
+def test_decode_drops_the_less_sure_of_two_close_cells() -> None:
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    p_class = np.array([[0.1, 0.9], [0.8, 0.2], [0.6, 0.4]])
+    cells = decode(points, np.array([0.7, 0.9, 0.8]), p_class, 0.5, min_distance=2.0)
+    assert cells.xy[:, 0].tolist() == [1.0, 10.0] and cells.cls.tolist() == [0, 0]
+    assert cells.p_obj.tolist() == pytest.approx([0.9, 0.8])

@@ -259,3 +259,17 @@ def test_a_model_with_a_nucleus_floor_calls_a_brown_negative_positive(
     assert called == {(40, 20): 0, (11, 5): 1}
     plain = detect_region(marker_model, image, 0.5)
     assert plain.cls.tolist() == [1, 1]  # the network alone: both negative
+
+
+def test_a_model_with_a_min_distance_keeps_one_of_two_close_cells(
+        marker_model: Path, tmp_path: Path) -> None:
+    from tps.calibrate_cli import write_threshold
+
+    spaced = tmp_path / "spaced.onnx"
+    write_threshold(marker_model, spaced, 0.5, {"min_distance_um": 3.0})
+    image = np.full((32, 64, 3), TISSUE, np.uint8)
+    for x, y in ((14, 8), (18, 8), (50, 20)):  # 4 px = 2 um apart, then one far off
+        image[y - 1:y + 2, x - 1:x + 2] = (255, 0, 0)
+    assert detect_region(marker_model, image, 0.5).xy.tolist() == [[14, 8], [18, 8], [50, 20]]
+    # equally sure (p_obj 1): the first anchor stays
+    assert detect_region(spaced, image, 0.5).xy.tolist() == [[14, 8], [50, 20]]

@@ -73,15 +73,16 @@ def test_a_nucleus_floor_is_applied_while_choosing_and_written_with_the_version(
     out = tmp_path / "floored.onnx"
     # synthetic nuclei carry almost no DAB, so a floor this low calls many of them positive
     assert main([*common, "--out", str(out), "--positive-nucleus-dab", "0.001",
-                 "--version", "9.9.9"]) == 0
+                 "--min-distance-um", "2.5", "--version", "9.9.9"]) == 0
     floored = capsys.readouterr().out
     share = r"predicted ([\d.]+) at 0.5"
     before = float(re.search(share, plain).group(1))  # type: ignore[union-attr]
     after = float(re.search(share, floored).group(1))  # type: ignore[union-attr]
     assert after > before
-    assert "positive_nucleus_dab 0.001, version 9.9.9" in floored
+    assert "positive_nucleus_dab 0.001, min_distance_um 2.5, version 9.9.9" in floored
     info = ModelInfo.from_onnx(out)
-    assert (info.positive_nucleus_dab, info.version) == (0.001, "9.9.9")
+    assert (info.positive_nucleus_dab, info.min_distance_um, info.version) == (0.001, 2.5,
+                                                                               "9.9.9")
     assert info.sign_call() is not None and info.sign_call().nucleus_dab == 0.001  # type: ignore[union-attr]
     kept = ModelInfo.from_onnx(bundled_model_path()).positive_nucleus_dab  # not given: kept
     assert ModelInfo.from_onnx(tmp_path / "plain.onnx").positive_nucleus_dab == kept

@@ -11,6 +11,9 @@ wins. Use training data only: the held-out figures are what it must then be judg
 nucleus holds that much DAB (scoring.decode.SignCall); the threshold is then chosen with it
 applied, as the decode will apply it. `--version` names the file it writes.
 
+`--min-distance-um` keeps, of two cells closer than that, the surer one
+(scoring.decode.kept_anchors); the threshold is chosen on the cells that remain.
+
 `--tps-margin` writes the model's measured TPS error (points) beside it, which widens every
 interval the worker reports (scoring.tps.score_counts): measure it on validation slides, never
 the ones the model is then judged on (benchmarks/tps_accuracy.py --first-seed prints it).
@@ -42,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--positive-nucleus-dab", type=float, default=None,
                         help="mean nuclear DAB (natural-log OD) past which a tumour cell is "
                              "positive whatever the network says (kept if not given)")
+    parser.add_argument("--min-distance-um", type=float, default=None,
+                        help="of two cells closer than this (microns) the surer one is kept "
+                             "(kept if not given)")
     parser.add_argument("--version", default=None,
                         help="the calibrated file's version (kept if not given)")
     parser.set_defaults(handler=run_calibrate)
@@ -50,11 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_calibrate(args: argparse.Namespace) -> int:
     from model.data.errors import DatasetError
     from scoring.errors import TpsError
-    from scoring.model_info import check_margin, check_nucleus_dab
+    from scoring.model_info import check_margin, check_min_distance, check_nucleus_dab
 
     for option, value, check in (("tps_margin", args.tps_margin, check_margin),
                                  ("positive_nucleus_dab", args.positive_nucleus_dab,
-                                  check_nucleus_dab)):
+                                  check_nucleus_dab),
+                                 ("min_distance_um", args.min_distance_um, check_min_distance)):
         if value is None:
             continue
         try:
@@ -74,7 +81,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         print(f"{name}: true positive share {true_share:.3f}, predicted {at[0.5]:.3f} at 0.5, "
               f"{at[threshold]:.3f} at {threshold:.2f}")
     extra = {"tps_margin": args.tps_margin, "positive_nucleus_dab": args.positive_nucleus_dab,
-             "version": args.version}
+             "min_distance_um": args.min_distance_um, "version": args.version}
     written = {key: value for key, value in extra.items() if value is not None}
     write_threshold(args.model, args.out, threshold, written)
     said = "".join(f", {key} {value:g}" if isinstance(value, float) else f", {key} {value}"
@@ -87,6 +94,7 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
     from model.data.label_map import parse_label_map
     from model.data.point_readers import read_annotations
     from model.data.samples import to_sample
+    from scoring.decode import kept_anchors
     from scoring.model_info import ModelInfo
     from scoring.region_detect import region_outputs
     from scoring.stain_rule import nucleus_dab
@@ -97,6 +105,8 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
         raise ValueError("the model has more than one positive or negative tumour class")
     floor = (args.positive_nucleus_dab if args.positive_nucleus_dab is not None
              else sign.nucleus_dab)
+    apart_um = (args.min_distance_um if args.min_distance_um is not None
+                else info.min_distance_um)
     n = len(args.data)
     gaps: dict[str, tuple[float, list[float]]] = {}
     for path, data_format, mpp, label_map in zip(
@@ -108,13 +118,14 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
             sample = to_sample(item, labels)  # one image in memory at a time
             pos += int((sample.labels == sign.pos).sum())
             tumour += int(np.isin(sample.labels, (sign.pos, sign.neg)).sum())
-            xy, p_obj, p_class = region_outputs(args.model, sample.image, mpp or info.mpp)
-            kept = p_obj >= info.threshold  # (A,)
-            called = np.isin(p_class.argmax(axis=1), (sign.pos, sign.neg)) & kept
+            image_mpp = mpp or info.mpp
+            xy, p_obj, p_class = region_outputs(args.model, sample.image, image_mpp)
+            kept = kept_anchors(xy, p_obj, info.threshold, apart_um / image_mpp)  # (K,)
+            called = kept[np.isin(p_class[kept].argmax(axis=1), (sign.pos, sign.neg))]
             p, q = p_class[called, sign.pos], p_class[called, sign.neg]
             ratios.append(p / np.maximum(p + q, 1e-12))
             brown.append(np.zeros(len(p), bool) if floor is None else
-                         nucleus_dab(sample.image, xy[called], mpp or info.mpp) > floor)
+                         nucleus_dab(sample.image, xy[called], image_mpp) > floor)
         ratio = np.concatenate(ratios) if ratios else np.zeros(0)
         stained = np.concatenate(brown) if brown else np.zeros(0, bool)
         if tumour == 0 or len(ratio) == 0:
