@@ -68,10 +68,11 @@ def kept_anchors(points: np.ndarray, p_obj: np.ndarray, threshold: float,
     for a, b in pairs.tolist():
         neighbours.setdefault(a, []).append(b)
         neighbours.setdefault(b, []).append(a)
+    close = np.unique(pairs)  # only cells with a neighbour can go: a few per tile, not all
     alive = np.ones(len(kept), bool)
-    for i in np.argsort(-p_obj[kept], kind="stable").tolist():  # surest first; ties: first
+    for i in close[np.argsort(-p_obj[kept[close]], kind="stable")].tolist():  # surest first
         if alive[i]:
-            alive[neighbours.get(i, [])] = False
+            alive[neighbours[i]] = False
     return kept[alive]
 
 
