@@ -16,9 +16,12 @@ REQUIRED_KEYS = ("tps.format", "name", "version", "mpp", "classes", "tumor_pos",
                  "threshold", "input_multiple", "anchors")
 # Read when present: `positive_threshold` and `positive_nucleus_dab` (see
 # scoring.decode.SignCall; 0.5 and none when absent), `min_distance_um` (scoring.decode.
-# kept_anchors; none when absent) and `tps_margin` (TPS points added to each side of the
-# interval, scoring.tps; 0 when absent).
-OPTIONAL_KEYS = ("positive_threshold", "positive_nucleus_dab", "min_distance_um", "tps_margin")
+# kept_anchors; none when absent), `views` and `view_radius_um` (scoring.views; one view when
+# absent) and `tps_margin` (TPS points added to each side of the interval, scoring.tps; 0 when
+# absent).
+OPTIONAL_KEYS = ("positive_threshold", "positive_nucleus_dab", "min_distance_um", "views",
+                 "view_radius_um", "tps_margin")
+VIEW_COUNTS = (1, 2, 4, 8)  # the first 1, 2, 4 or 8 of scoring.views.SYMMETRIES
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class ModelInfo:
     positive_threshold: float = 0.5
     positive_nucleus_dab: float | None = None
     min_distance_um: float = 0.0
+    views: int = 1
+    view_radius_um: float = 0.0
     tps_margin: float = 0.0
 
     def sign_call(self) -> SignCall | None:
@@ -61,7 +66,7 @@ class ModelInfo:
         if missing:
             raise ModelError(f"{path.name} lacks model metadata: {', '.join(missing)}")
         try:
-            return cls(
+            info = cls(
                 path=path,
                 sha256=hashlib.sha256(data).hexdigest(),
                 name=meta["name"],
@@ -77,16 +82,23 @@ class ModelInfo:
                 positive_nucleus_dab=(check_nucleus_dab(float(meta["positive_nucleus_dab"]))
                                       if "positive_nucleus_dab" in meta else None),
                 min_distance_um=check_min_distance(float(meta.get("min_distance_um", "0"))),
+                views=check_views(int(meta.get("views", "1"))),
+                view_radius_um=check_view_radius(float(meta.get("view_radius_um", "0"))),
                 tps_margin=check_margin(float(meta.get("tps_margin", "0"))),
             )
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path.name} has malformed metadata: {exc}") from exc
+        if info.views > 1 and info.view_radius_um == 0:
+            raise ModelError(f"{path.name} has malformed metadata: {info.views} views need a "
+                             f"view_radius_um to fuse their cells")
+        return info
 
     def as_report(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "sha256": self.sha256,
                 "positive_threshold": self.positive_threshold,
                 "positive_nucleus_dab": self.positive_nucleus_dab,
-                "min_distance_um": self.min_distance_um}
+                "min_distance_um": self.min_distance_um, "views": self.views,
+                "view_radius_um": self.view_radius_um}
 
     def min_distance_px(self, mpp: float) -> float:
         """The least distance between two cells, in pixels of an image at `mpp` um/px."""
@@ -120,4 +132,19 @@ def check_min_distance(value: float) -> float:
     """Microns between two cells' centres, [0, 20]: past 20 um two nuclei would be one cell."""
     if not 0.0 <= value <= 20.0:
         raise ValueError(f"min_distance_um must be microns in [0, 20], got {value:g}")
+    return value
+
+
+def check_views(value: int) -> int:
+    """How many of the tile's symmetries the model is run on (scoring.views), VIEW_COUNTS."""
+    if value not in VIEW_COUNTS:
+        raise ValueError(f"views must be one of {', '.join(map(str, VIEW_COUNTS))}, got {value}")
+    return value
+
+
+def check_view_radius(value: float) -> float:
+    """Microns within which the views' points are one cell, [0, 10]: a nucleus is about 8 um
+    across, and the next one's centre lies further off."""
+    if not 0.0 <= value <= 10.0:
+        raise ValueError(f"view_radius_um must be microns in [0, 10], got {value:g}")
     return value

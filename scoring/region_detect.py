@@ -10,12 +10,14 @@ from scoring.decode import DecodedCells, decode
 from scoring.inference import get_runner
 from scoring.resample import pad_to_multiple, resize_rgb, scaled_size, to_source_xy
 from scoring.stain_rule import nucleus_dab
+from scoring.views import run_views
 
 
 def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model's raw outputs on an (h, w, 3) uint8 RGB image taken at `image_mpp` um per
-    pixel: (A, 2) anchor points in the image's own pixel frame, (A,) p_obj, (A, C) p_class.
+    pixel: (A, 2) anchor points in the image's own pixel frame, (A,) p_obj, (A, C) p_class
+    (fused over the model's views, scoring.views, when it has more than one).
 
     The image is resampled to the model's mpp and padded to its input multiple; anchors in
     the padding are dropped.
@@ -30,10 +32,10 @@ def region_outputs(model_path: Path, image_rgb: np.ndarray, image_mpp: float
     new_w, new_h = scaled_size(w, h, image_mpp / runner.info.mpp)
     resized = resize_rgb(image_rgb, new_w, new_h)
     padded = pad_to_multiple(resized, runner.info.input_multiple)
-    points, p_obj, p_class = runner.run_tiles(padded[None])  # the model's own input type
-    inside = (points[0, :, 0] < new_w - 0.5) & (points[0, :, 1] < new_h - 0.5)  # (A,)
-    xy = to_source_xy(points[0][inside], new_w / w, new_h / h)
-    return xy, p_obj[0][inside], p_class[0][inside]
+    points, p_obj, p_class = run_views(runner, padded[None])[0]
+    inside = (points[:, 0] < new_w - 0.5) & (points[:, 1] < new_h - 0.5)  # (A,)
+    xy = to_source_xy(points[inside], new_w / w, new_h / h)
+    return xy, p_obj[inside], p_class[inside]
 
 
 def detect_region(model_path: Path, image_rgb: np.ndarray, image_mpp: float,

@@ -102,6 +102,10 @@ class ModelReport(_Strict):
                     "this, whatever the network says; null: the network alone")
     min_distance_um: float = Field(0.0, description="of two cells closer than this, the surer "
                                                     "one is kept; 0: every cell the network finds")
+    views: int = Field(1, description="how many of each tile's flips and transpositions the "
+                                      "model ran on, their cells fused; 1: the tile as it is")
+    view_radius_um: float = Field(0.0, description="points of different views closer than "
+                                                   "this are one cell")
 
 
 class Heatmap(_Strict):

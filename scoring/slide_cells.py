@@ -16,6 +16,7 @@ from scoring.slide_info import SlideInfo
 from scoring.stain_rule import cell_dab, nucleus_dab
 from scoring.tiling import TileGrid
 from scoring.tissue_mask import TissueMask
+from scoring.views import run_views
 
 Progress = Callable[[int, int], None]
 
@@ -39,11 +40,11 @@ def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tiss
     done, model_s = 0, 0.0
     for batch in readers.batches(grid, batch_size):  # (B, H, W, 3) uint8
         started = time.perf_counter()
-        points, p_obj, p_class = runner.run_tiles(batch)
+        outputs = run_views(runner, batch)
         model_s += time.perf_counter() - started
-        for b in range(len(batch)):
+        for b, (points, p_obj, p_class) in enumerate(outputs):
             origin = next(origins)
-            cells = decode(points[b], p_obj[b], p_class[b], threshold, sign,
+            cells = decode(points, p_obj, p_class, threshold, sign,
                            partial(nucleus_dab, batch[b], mpp=runner.info.mpp), min_distance)
             cells = cells.select(grid.in_core(cells.xy))
             level0_xy = grid.to_level0(cells.xy, origin)

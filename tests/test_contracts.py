@@ -82,10 +82,10 @@ def test_the_architecture_page_documents_exactly_these_keys() -> None:
 
 def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Path) -> None:
     from scoring.model_info import ModelInfo
-    from tps.calibrate_cli import write_threshold
+    from tps.calibrate_cli import write_metadata
 
     source = build_marker_model(tmp_path / "markers.onnx")
-    write_threshold(source, tmp_path / "calibrated.onnx", 0.7)
+    write_metadata(source, tmp_path / "calibrated.onnx", {"positive_threshold": 0.7})
     before, after = _metadata(source), _metadata(tmp_path / "calibrated.onnx")
     assert after == before | {"positive_threshold": "0.7"}
     assert ModelInfo.from_onnx(tmp_path / "calibrated.onnx").positive_threshold == 0.7
@@ -94,14 +94,16 @@ def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Pat
 @pytest.mark.parametrize(("key", "value"), [
     ("positive_nucleus_dab", "0"), ("positive_nucleus_dab", "-1"),
     ("positive_nucleus_dab", "11"), ("positive_nucleus_dab", "brown"),
-    ("min_distance_um", "-0.5"), ("min_distance_um", "21"), ("min_distance_um", "near")])
+    ("min_distance_um", "-0.5"), ("min_distance_um", "21"), ("min_distance_um", "near"),
+    ("views", "3"), ("views", "0"), ("views", "eight"), ("views", "8"),  # 8: no radius given
+    ("view_radius_um", "-1"), ("view_radius_um", "11"), ("view_radius_um", "wide")])
 def test_a_malformed_sign_or_spacing_rule_is_a_model_error(tmp_path: Path, key: str,
                                                             value: str) -> None:
     from scoring.errors import ModelError
     from scoring.model_info import ModelInfo
-    from tps.calibrate_cli import write_threshold
+    from tps.calibrate_cli import write_metadata
 
     source = build_marker_model(tmp_path / "markers.onnx")
-    write_threshold(source, tmp_path / "bad.onnx", 0.7, {key: value})
+    write_metadata(source, tmp_path / "bad.onnx", {"positive_threshold": 0.7, key: value})
     with pytest.raises(ModelError, match="malformed metadata"):
         ModelInfo.from_onnx(tmp_path / "bad.onnx")

@@ -244,10 +244,10 @@ def test_a_failing_io_binding_falls_back_to_plain_feeding(
 def test_a_model_with_a_nucleus_floor_calls_a_brown_negative_positive(
         marker_model: Path, tmp_path: Path) -> None:
     from scoring.optical_density import UNIT_STAINS, rgb_from_density
-    from tps.calibrate_cli import write_threshold
+    from tps.calibrate_cli import write_metadata
 
     floored = tmp_path / "floored.onnx"
-    write_threshold(marker_model, floored, 0.5, {"positive_nucleus_dab": 1.0})
+    write_metadata(marker_model, floored, {"positive_threshold": 0.5, "positive_nucleus_dab": 1.0})
     image = np.full((32, 64, 3), TISSUE, np.uint8)
     yy, xx = np.mgrid[:32, :64]
     # a brown nucleus (2.5 OD of DAB) 5 px across around the first negative marker only
@@ -263,10 +263,10 @@ def test_a_model_with_a_nucleus_floor_calls_a_brown_negative_positive(
 
 def test_a_model_with_a_min_distance_keeps_one_of_two_close_cells(
         marker_model: Path, tmp_path: Path) -> None:
-    from tps.calibrate_cli import write_threshold
+    from tps.calibrate_cli import write_metadata
 
     spaced = tmp_path / "spaced.onnx"
-    write_threshold(marker_model, spaced, 0.5, {"min_distance_um": 3.0})
+    write_metadata(marker_model, spaced, {"positive_threshold": 0.5, "min_distance_um": 3.0})
     image = np.full((32, 64, 3), TISSUE, np.uint8)
     for x, y in ((14, 8), (18, 8), (50, 20)):  # 4 px = 2 um apart, then one far off
         image[y - 1:y + 2, x - 1:x + 2] = (255, 0, 0)

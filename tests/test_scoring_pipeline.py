@@ -173,10 +173,10 @@ def test_a_scale_near_a_pyramid_level_reads_that_level_as_it_is() -> None:
 def test_a_nucleus_floor_turns_brown_negatives_positive_on_a_slide(marker_model: Path,
                                                                    tmp_path: Path) -> None:
     from scoring.optical_density import UNIT_STAINS, rgb_from_density
-    from tps.calibrate_cli import write_threshold
+    from tps.calibrate_cli import write_metadata
 
     floored = tmp_path / "floored.onnx"
-    write_threshold(marker_model, floored, 0.5, {"positive_nucleus_dab": 1.0})
+    write_metadata(marker_model, floored, {"positive_threshold": 0.5, "positive_nucleus_dab": 1.0})
     image, truth = markers_image(900, 700, seed=7, tissue_box=(64, 48, 840, 660))
     xy = np.array([(x, y) for x, y, _ in truth], float)
     apart = [i for i, (x, y, c) in enumerate(truth) if c == 1 and

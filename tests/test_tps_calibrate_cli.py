@@ -96,3 +96,45 @@ def test_a_nucleus_floor_out_of_range_is_refused(tmp_path: Path,
     assert code == 2
     assert "--positive-nucleus-dab must be an optical density" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_views_and_a_detection_threshold_are_written_and_chosen_under(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synth.tiles import write_tiles
+
+    write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
+    out = tmp_path / "views.onnx"
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out),
+                 "--views", "4", "--view-radius-um", "5", "--threshold", "0.45"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "views 4, view_radius_um 5, threshold 0.45" in printed
+    info = ModelInfo.from_onnx(out)
+    assert (info.views, info.view_radius_um, info.threshold) == (4, 5.0, 0.45)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles", "views.onnx"]  # none staged
+
+
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("--views", "3", "--views must be one of 1, 2, 4, 8"),
+    ("--view-radius-um", "12", "--view-radius-um must be microns in [0, 10]"),
+    ("--threshold", "1", "--threshold must lie strictly between 0 and 1")])
+def test_a_view_or_threshold_out_of_range_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str,
+        said: str) -> None:
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"), flag, value])
+    assert code == 2 and said in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_views_without_a_radius_are_refused_and_nothing_is_left(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from synth.tiles import write_tiles
+
+    write_tiles(tmp_path / "tiles", count=1, size=256, seed=0)
+    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
+                 str(tmp_path / "tiles" / "points.csv"), "--out", str(tmp_path / "x.onnx"),
+                 "--views", "8"])
+    assert code == 2 and "8 views need a view_radius_um" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles"]

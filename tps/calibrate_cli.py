@@ -7,12 +7,12 @@ predicted positive share of the cells the model calls tumour is compared with th
 positive share of each dataset; the threshold with the smallest mean gap over the datasets
 wins. Use training data only: the held-out figures are what it must then be judged on.
 
-`--positive-nucleus-dab` makes a tumour cell positive whatever the network says when its
-nucleus holds that much DAB (scoring.decode.SignCall); the threshold is then chosen with it
-applied, as the decode will apply it. `--version` names the file it writes.
-
-`--min-distance-um` keeps, of two cells closer than that, the surer one
-(scoring.decode.kept_anchors); the threshold is chosen on the cells that remain.
+The decode rules it is given are written first, so the threshold is chosen on the cells the
+written file will call: `--positive-nucleus-dab` (a tumour cell whose nucleus holds that much
+DAB is positive whatever the network says, scoring.decode.SignCall), `--min-distance-um` (of
+two cells closer than that the surer one stays, scoring.decode.kept_anchors), `--views` and
+`--view-radius-um` (the model run on that many of the tile's symmetries, its cells fused,
+scoring.views) and `--threshold` (the p_obj a cell needs). `--version` names the file.
 
 `--tps-margin` writes the model's measured TPS error (points) beside it, which widens every
 interval the worker reports (scoring.tps.score_counts): measure it on validation slides, never
@@ -48,6 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--min-distance-um", type=float, default=None,
                         help="of two cells closer than this (microns) the surer one is kept "
                              "(kept if not given)")
+    parser.add_argument("--views", type=int, default=None,
+                        help="how many of the tile's 8 symmetries the model is run on, its "
+                             "cells fused: 1, 2, 4 or 8 (kept if not given)")
+    parser.add_argument("--view-radius-um", type=float, default=None,
+                        help="microns within which the views' points are one cell "
+                             "(kept if not given)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the p_obj a cell needs, the model's recommended threshold "
+                             "(kept if not given)")
     parser.add_argument("--version", default=None,
                         help="the calibrated file's version (kept if not given)")
     parser.set_defaults(handler=run_calibrate)
@@ -56,12 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_calibrate(args: argparse.Namespace) -> int:
     from model.data.errors import DatasetError
     from scoring.errors import TpsError
-    from scoring.model_info import check_margin, check_min_distance, check_nucleus_dab
+    from scoring.model_info import (
+        ModelInfo,
+        check_margin,
+        check_min_distance,
+        check_nucleus_dab,
+        check_view_radius,
+        check_views,
+    )
 
     for option, value, check in (("tps_margin", args.tps_margin, check_margin),
                                  ("positive_nucleus_dab", args.positive_nucleus_dab,
                                   check_nucleus_dab),
-                                 ("min_distance_um", args.min_distance_um, check_min_distance)):
+                                 ("min_distance_um", args.min_distance_um, check_min_distance),
+                                 ("views", args.views, check_views),
+                                 ("view_radius_um", args.view_radius_um, check_view_radius),
+                                 ("threshold", args.threshold, _check_threshold)):
         if value is None:
             continue
         try:
@@ -71,26 +90,42 @@ def run_calibrate(args: argparse.Namespace) -> int:
             print(f"tps calibrate: {flag} {str(exc).removeprefix(option + ' ')}",
                   file=sys.stderr)
             return 2
+    extra = {"tps_margin": args.tps_margin, "positive_nucleus_dab": args.positive_nucleus_dab,
+             "min_distance_um": args.min_distance_um, "views": args.views,
+             "view_radius_um": args.view_radius_um, "threshold": args.threshold,
+             "version": args.version}
+    written = {key: value for key, value in extra.items() if value is not None}
+    staged = args.out.with_name(args.out.name + ".staged")
     try:
-        gaps, threshold = calibrate(args)
+        ModelInfo.from_onnx(args.model)  # a missing or broken file: one clear line
+        write_metadata(args.model, staged, written)  # the rules the threshold is chosen under
+        gaps, threshold = calibrate(staged, args)
+        write_metadata(staged, args.out, {"positive_threshold": threshold})
     except (DatasetError, TpsError, ValueError) as exc:
         print(f"tps calibrate: {exc}", file=sys.stderr)
         return 2
+    finally:
+        staged.unlink(missing_ok=True)
     for name, (true_share, shares) in gaps.items():
         at = dict(zip(GRID.tolist(), shares))
         print(f"{name}: true positive share {true_share:.3f}, predicted {at[0.5]:.3f} at 0.5, "
               f"{at[threshold]:.3f} at {threshold:.2f}")
-    extra = {"tps_margin": args.tps_margin, "positive_nucleus_dab": args.positive_nucleus_dab,
-             "min_distance_um": args.min_distance_um, "version": args.version}
-    written = {key: value for key, value in extra.items() if value is not None}
-    write_threshold(args.model, args.out, threshold, written)
     said = "".join(f", {key} {value:g}" if isinstance(value, float) else f", {key} {value}"
                    for key, value in written.items())
     print(f"positive_threshold {threshold:.2f}{said} -> {args.out}")
     return 0
 
 
-def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[float]]], float]:
+def _check_threshold(value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"threshold must lie strictly between 0 and 1, got {value:g}")
+    return value
+
+
+def calibrate(model: Path, args: argparse.Namespace
+              ) -> tuple[dict[str, tuple[float, list[float]]], float]:
+    """Each dataset's (annotated positive share, predicted share at each GRID threshold) and
+    the threshold with the smallest mean gap, `model`'s own decode rules applied."""
     from model.data.label_map import parse_label_map
     from model.data.point_readers import read_annotations
     from model.data.samples import to_sample
@@ -99,14 +134,10 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
     from scoring.region_detect import region_outputs
     from scoring.stain_rule import nucleus_dab
 
-    info = ModelInfo.from_onnx(args.model)
+    info = ModelInfo.from_onnx(model)
     sign = info.sign_call()
     if sign is None:
         raise ValueError("the model has more than one positive or negative tumour class")
-    floor = (args.positive_nucleus_dab if args.positive_nucleus_dab is not None
-             else sign.nucleus_dab)
-    apart_um = (args.min_distance_um if args.min_distance_um is not None
-                else info.min_distance_um)
     n = len(args.data)
     gaps: dict[str, tuple[float, list[float]]] = {}
     for path, data_format, mpp, label_map in zip(
@@ -119,13 +150,13 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
             pos += int((sample.labels == sign.pos).sum())
             tumour += int(np.isin(sample.labels, (sign.pos, sign.neg)).sum())
             image_mpp = mpp or info.mpp
-            xy, p_obj, p_class = region_outputs(args.model, sample.image, image_mpp)
-            kept = kept_anchors(xy, p_obj, info.threshold, apart_um / image_mpp)  # (K,)
+            xy, p_obj, p_class = region_outputs(model, sample.image, image_mpp)
+            kept = kept_anchors(xy, p_obj, info.threshold, info.min_distance_px(image_mpp))
             called = kept[np.isin(p_class[kept].argmax(axis=1), (sign.pos, sign.neg))]
             p, q = p_class[called, sign.pos], p_class[called, sign.neg]
             ratios.append(p / np.maximum(p + q, 1e-12))
-            brown.append(np.zeros(len(p), bool) if floor is None else
-                         nucleus_dab(sample.image, xy[called], image_mpp) > floor)
+            brown.append(np.zeros(len(p), bool) if sign.nucleus_dab is None else
+                         nucleus_dab(sample.image, xy[called], image_mpp) > sign.nucleus_dab)
         ratio = np.concatenate(ratios) if ratios else np.zeros(0)
         stained = np.concatenate(brown) if brown else np.zeros(0, bool)
         if tumour == 0 or len(ratio) == 0:
@@ -136,16 +167,14 @@ def calibrate(args: argparse.Namespace) -> tuple[dict[str, tuple[float, list[flo
     return gaps, float(GRID[int(np.argmin(mean_gap))])  # ties: the lowest threshold
 
 
-def write_threshold(model: Path, out: Path, threshold: float,
-                    extra: dict[str, float | str] | None = None) -> None:
-    """A copy of `model` with its positive threshold and any `extra` metadata keys set."""
+def write_metadata(model: Path, out: Path, keys: dict[str, float | int | str]) -> None:
+    """A copy of `model` with these metadata keys set."""
     import onnx
 
     proto = onnx.load(str(model))
-    meta = {p.key: p.value for p in proto.metadata_props} | {
-        "positive_threshold": f"{threshold:g}"}
-    for key, value in (extra or {}).items():
-        meta[key] = f"{value:g}" if isinstance(value, float) else value
+    meta = {p.key: p.value for p in proto.metadata_props}
+    for key, value in keys.items():
+        meta[key] = f"{value:g}" if isinstance(value, float) else str(value)
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)
