@@ -4,7 +4,8 @@ positive ones (within 5 %), because the engine reads them as they are
 (scoring.resample.SCALE_TOLERANCE) instead of adding resampling blur.
 
 Tiles that are resampled anyway (a 40x set read at 0.245-0.255 um/px) still move: DeepLIIF's
-positives by up to 12 % (benchmarks/scale_stability.py, MODEL_CARD.md); no test claims more.
+positives by up to 8 % with 0.6.0 (benchmarks/scale_stability.py, MODEL_CARD.md); no
+test claims more.
 """
 from __future__ import annotations
 
