@@ -85,7 +85,7 @@ def test_result_json_holds_the_scores(out_dir: Path) -> None:
                                "vendor": "aperio"}
     assert result["model"] == {"name": "test-model", "version": "0.0.1", "sha256": "ab" * 32,
                                "positive_threshold": 0.5, "positive_nucleus_dab": None,
-                               "min_distance_um": 0.0}
+                               "min_distance_um": 0.0, "views": 1, "view_radius_um": 0.0}
     assert result["timings"]["inference_s"] == 2.0 and result["timings"]["outputs_s"] > 0
     crops = [c["file"] for c in result["review_crops"]]
     assert crops == [f"crop-{i}.png" for i in range(1, len(crops) + 1)] and crops

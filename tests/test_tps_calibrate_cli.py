@@ -135,6 +135,6 @@ def test_views_without_a_radius_are_refused_and_nothing_is_left(
     write_tiles(tmp_path / "tiles", count=1, size=256, seed=0)
     code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
                  str(tmp_path / "tiles" / "points.csv"), "--out", str(tmp_path / "x.onnx"),
-                 "--views", "8"])
+                 "--views", "8", "--view-radius-um", "0"])
     assert code == 2 and "8 views need a view_radius_um" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles"]
