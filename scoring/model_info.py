@@ -75,10 +75,11 @@ class ModelInfo:
                 classes=tuple(json.loads(meta["classes"])),
                 tumor_pos=tuple(json.loads(meta["tumor_pos"])),
                 tumor_neg=tuple(json.loads(meta["tumor_neg"])),
-                threshold=float(meta["threshold"]),
+                threshold=check_fraction("threshold", float(meta["threshold"])),
                 input_multiple=int(meta["input_multiple"]),
                 anchors=dict(json.loads(meta["anchors"])),
-                positive_threshold=_fraction(meta.get("positive_threshold", "0.5")),
+                positive_threshold=check_fraction("positive_threshold",
+                                                  float(meta.get("positive_threshold", "0.5"))),
                 positive_nucleus_dab=(check_nucleus_dab(float(meta["positive_nucleus_dab"]))
                                       if "positive_nucleus_dab" in meta else None),
                 min_distance_um=check_min_distance(float(meta.get("min_distance_um", "0"))),
@@ -105,10 +106,11 @@ class ModelInfo:
         return self.min_distance_um / mpp
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
+def check_fraction(name: str, value: float) -> float:
+    """A threshold on a probability, strictly between 0 and 1 (at 0 every anchor would be a
+    cell, at 1 none): the p_obj `threshold` and the `positive_threshold`."""
     if not 0.0 < value < 1.0:
-        raise ValueError(f"positive_threshold must lie strictly between 0 and 1, got {text}")
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value:g}")
     return value
 
 

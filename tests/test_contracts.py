@@ -96,8 +96,9 @@ def test_a_calibrated_model_keeps_every_key_and_adds_its_threshold(tmp_path: Pat
     ("positive_nucleus_dab", "11"), ("positive_nucleus_dab", "brown"),
     ("min_distance_um", "-0.5"), ("min_distance_um", "21"), ("min_distance_um", "near"),
     ("views", "3"), ("views", "0"), ("views", "eight"), ("views", "8"),  # 8: no radius given
-    ("view_radius_um", "-1"), ("view_radius_um", "11"), ("view_radius_um", "wide")])
-def test_a_malformed_sign_or_spacing_rule_is_a_model_error(tmp_path: Path, key: str,
+    ("view_radius_um", "-1"), ("view_radius_um", "11"), ("view_radius_um", "wide"),
+    ("threshold", "0"), ("threshold", "1"), ("positive_threshold", "1.5")])
+def test_a_malformed_decode_rule_is_a_model_error(tmp_path: Path, key: str,
                                                             value: str) -> None:
     from scoring.errors import ModelError
     from scoring.model_info import ModelInfo

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from scoring.errors import TpsError
     from scoring.model_info import (
         ModelInfo,
+        check_fraction,
         check_margin,
         check_min_distance,
         check_nucleus_dab,
@@ -80,7 +82,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
                                  ("min_distance_um", args.min_distance_um, check_min_distance),
                                  ("views", args.views, check_views),
                                  ("view_radius_um", args.view_radius_um, check_view_radius),
-                                 ("threshold", args.threshold, _check_threshold)):
+                                 ("threshold", args.threshold,
+                                  partial(check_fraction, "threshold"))):
         if value is None:
             continue
         try:
@@ -114,12 +117,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
                    for key, value in written.items())
     print(f"positive_threshold {threshold:.2f}{said} -> {args.out}")
     return 0
-
-
-def _check_threshold(value: float) -> float:
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"threshold must lie strictly between 0 and 1, got {value:g}")
-    return value
 
 
 def calibrate(model: Path, args: argparse.Namespace
