@@ -23,14 +23,29 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from model.data.arguments import add_data_arguments, per_dataset
 
 GRID = np.round(np.arange(0.30, 0.91, 0.01), 2)
+# The metadata keys it writes besides the positive threshold, each as --key-with-dashes
+RULES: tuple[tuple[str, type, str], ...] = (
+    ("tps_margin", float, "TPS points the interval is widened by on each side: the model's "
+                          + "measured error on validation slides"),
+    ("positive_nucleus_dab", float, "mean nuclear DAB (natural-log OD) past which a tumour cell "
+                                    + "is positive whatever the network says"),
+    ("min_distance_um", float, "of two cells closer than this (microns) the surer one is kept"),
+    ("views", int, "how many of the tile's 8 symmetries the model is run on, its cells fused: "
+                   + "1, 2, 4 or 8"),
+    ("view_radius_um", float, "microns within which the views' points are one cell"),
+    ("threshold", float, "the p_obj a cell needs, the model's recommended threshold"),
+    ("version", str, "the calibrated file's version"),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,26 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_data_arguments(parser, "microns per pixel of the images (default: the model's)",
                        several=True)
     parser.add_argument("--out", type=Path, required=True, help="the calibrated .onnx to write")
-    parser.add_argument("--tps-margin", type=float, default=None,
-                        help="TPS points the reported interval is widened by on each side: the "
-                             "model's measured error on validation slides (kept if not given)")
-    parser.add_argument("--positive-nucleus-dab", type=float, default=None,
-                        help="mean nuclear DAB (natural-log OD) past which a tumour cell is "
-                             "positive whatever the network says (kept if not given)")
-    parser.add_argument("--min-distance-um", type=float, default=None,
-                        help="of two cells closer than this (microns) the surer one is kept "
-                             "(kept if not given)")
-    parser.add_argument("--views", type=int, default=None,
-                        help="how many of the tile's 8 symmetries the model is run on, its "
-                             "cells fused: 1, 2, 4 or 8 (kept if not given)")
-    parser.add_argument("--view-radius-um", type=float, default=None,
-                        help="microns within which the views' points are one cell "
-                             "(kept if not given)")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="the p_obj a cell needs, the model's recommended threshold "
-                             "(kept if not given)")
-    parser.add_argument("--version", default=None,
-                        help="the calibrated file's version (kept if not given)")
+    for key, kind, said in RULES:
+        parser.add_argument("--" + key.replace("_", "-"), type=kind, default=None,
+                            help=f"{said} (kept if not given)")
     parser.set_defaults(handler=run_calibrate)
 
 
@@ -76,28 +74,19 @@ def run_calibrate(args: argparse.Namespace) -> int:
         check_views,
     )
 
-    for option, value, check in (("tps_margin", args.tps_margin, check_margin),
-                                 ("positive_nucleus_dab", args.positive_nucleus_dab,
-                                  check_nucleus_dab),
-                                 ("min_distance_um", args.min_distance_um, check_min_distance),
-                                 ("views", args.views, check_views),
-                                 ("view_radius_um", args.view_radius_um, check_view_radius),
-                                 ("threshold", args.threshold,
-                                  partial(check_fraction, "threshold"))):
-        if value is None:
-            continue
+    checks: dict[str, Callable[[Any], Any]] = {
+        "tps_margin": check_margin, "positive_nucleus_dab": check_nucleus_dab,
+        "min_distance_um": check_min_distance, "views": check_views,
+        "view_radius_um": check_view_radius, "threshold": partial(check_fraction, "threshold")}
+    written = {key: getattr(args, key) for key, _, _ in RULES if getattr(args, key) is not None}
+    for key, value in written.items():
         try:
-            check(value)
+            if key in checks:  # the version is free text
+                checks[key](value)
         except ValueError as exc:
-            flag = "--" + option.replace("_", "-")
-            print(f"tps calibrate: {flag} {str(exc).removeprefix(option + ' ')}",
-                  file=sys.stderr)
+            flag = "--" + key.replace("_", "-")
+            print(f"tps calibrate: {flag} {str(exc).removeprefix(key + ' ')}", file=sys.stderr)
             return 2
-    extra = {"tps_margin": args.tps_margin, "positive_nucleus_dab": args.positive_nucleus_dab,
-             "min_distance_um": args.min_distance_um, "views": args.views,
-             "view_radius_um": args.view_radius_um, "threshold": args.threshold,
-             "version": args.version}
-    written = {key: value for key, value in extra.items() if value is not None}
     staged = args.out.with_name(args.out.name + ".staged")
     try:
         ModelInfo.from_onnx(args.model)  # a missing or broken file: one clear line
