@@ -12,14 +12,19 @@ from scoring.model_info import ModelInfo
 from tps.cli import main
 
 
+def _calibrate(data: Path, out: Path, *options: str) -> int:
+    """`tps calibrate` of the bundled model on `data` into `out`."""
+    return main(["calibrate", "--model", str(bundled_model_path()), "--data", str(data),
+                 "--out", str(out), *options])
+
+
 def test_the_threshold_brings_the_positive_share_to_the_truth(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from synth.tiles import write_tiles
 
     write_tiles(tmp_path / "tiles", count=8, size=256, seed=0)
     out = tmp_path / "calibrated.onnx"
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out)])
+    code = _calibrate(tmp_path / "tiles" / "points.csv", out)
     printed = capsys.readouterr().out
     assert code == 0, printed
     line = re.search(r"true positive share ([\d.]+), predicted ([\d.]+) at 0.5, "
@@ -45,18 +50,14 @@ def test_a_margin_is_written_and_widens_the_reported_interval(
 
     write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
     out = tmp_path / "calibrated.onnx"
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out),
-                 "--tps-margin", "4.5"])
+    code = _calibrate(tmp_path / "tiles" / "points.csv", out, "--tps-margin", "4.5")
     assert code == 0 and "tps_margin 4.5" in capsys.readouterr().out
     assert ModelInfo.from_onnx(out).tps_margin == 4.5
 
 
 def test_a_margin_out_of_range_is_refused(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"),
-                 "--tps-margin", "-1"])
+    code = _calibrate(tmp_path / "points.csv", tmp_path / "x.onnx", "--tps-margin", "-1")
     assert code == 2 and "--tps-margin must be TPS points" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
 
@@ -66,14 +67,13 @@ def test_a_nucleus_floor_is_applied_while_choosing_and_written_with_the_version(
     from synth.tiles import write_tiles
 
     write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
-    common = ["calibrate", "--model", str(bundled_model_path()), "--data",
-              str(tmp_path / "tiles" / "points.csv")]
-    assert main([*common, "--out", str(tmp_path / "plain.onnx")]) == 0
+    tiles = tmp_path / "tiles" / "points.csv"
+    assert _calibrate(tiles, tmp_path / "plain.onnx") == 0
     plain = capsys.readouterr().out
     out = tmp_path / "floored.onnx"
     # synthetic nuclei carry almost no DAB, so a floor this low calls many of them positive
-    assert main([*common, "--out", str(out), "--positive-nucleus-dab", "0.001",
-                 "--min-distance-um", "2.5", "--version", "9.9.9"]) == 0
+    assert _calibrate(tiles, out, "--positive-nucleus-dab", "0.001",
+                      "--min-distance-um", "2.5", "--version", "9.9.9") == 0
     floored = capsys.readouterr().out
     share = r"predicted ([\d.]+) at 0.5"
     before = float(re.search(share, plain).group(1))  # type: ignore[union-attr]
@@ -90,9 +90,8 @@ def test_a_nucleus_floor_is_applied_while_choosing_and_written_with_the_version(
 
 def test_a_nucleus_floor_out_of_range_is_refused(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"),
-                 "--positive-nucleus-dab", "0"])
+    code = _calibrate(tmp_path / "points.csv", tmp_path / "x.onnx",
+                      "--positive-nucleus-dab", "0")
     assert code == 2
     assert "--positive-nucleus-dab must be an optical density" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
@@ -104,9 +103,8 @@ def test_views_and_a_detection_threshold_are_written_and_chosen_under(
 
     write_tiles(tmp_path / "tiles", count=2, size=256, seed=0)
     out = tmp_path / "views.onnx"
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "tiles" / "points.csv"), "--out", str(out),
-                 "--views", "4", "--view-radius-um", "5", "--threshold", "0.45"])
+    code = _calibrate(tmp_path / "tiles" / "points.csv", out,
+                      "--views", "4", "--view-radius-um", "5", "--threshold", "0.45")
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "views 4, view_radius_um 5, threshold 0.45" in printed
@@ -122,8 +120,7 @@ def test_views_and_a_detection_threshold_are_written_and_chosen_under(
 def test_a_view_or_threshold_out_of_range_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str,
         said: str) -> None:
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "points.csv"), "--out", str(tmp_path / "x.onnx"), flag, value])
+    code = _calibrate(tmp_path / "points.csv", tmp_path / "x.onnx", flag, value)
     assert code == 2 and said in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
@@ -133,8 +130,7 @@ def test_views_without_a_radius_are_refused_and_nothing_is_left(
     from synth.tiles import write_tiles
 
     write_tiles(tmp_path / "tiles", count=1, size=256, seed=0)
-    code = main(["calibrate", "--model", str(bundled_model_path()), "--data",
-                 str(tmp_path / "tiles" / "points.csv"), "--out", str(tmp_path / "x.onnx"),
-                 "--views", "8", "--view-radius-um", "0"])
+    code = _calibrate(tmp_path / "tiles" / "points.csv", tmp_path / "x.onnx",
+                      "--views", "8", "--view-radius-um", "0")
     assert code == 2 and "8 views need a view_radius_um" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles"]
