@@ -32,7 +32,8 @@ def keep_cells(level0_xy: np.ndarray, slide: SlideInfo, tissue: TissueMask) -> n
 def detect_cells(readers: TileReaders, grid: TileGrid, runner: ModelRunner, tissue: TissueMask,
                  threshold: float, sink: CellSink, batch_size: int,
                  progress: Progress | None = None) -> float:
-    """Detect every cell of the grid's tiles into `sink`; returns seconds spent in the model."""
+    """Detect every cell of the grid's tiles into `sink`; returns seconds spent in the model
+    (all its views, and their fusion, scoring.views)."""
     slide = readers.slide
     sign = runner.info.sign_call()
     min_distance = runner.info.min_distance_px(runner.info.mpp)
