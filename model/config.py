@@ -16,6 +16,7 @@ from model.data.he_render import negatives_of
 
 CANONICAL_CLASSES = ("tumor_pos", "tumor_neg", "nontumor_pos", "nontumor_neg")
 PAPER_OFFSETS = ((0.0, 0.0), (-8.0, -8.0), (-8.0, 8.0), (8.0, 8.0), (8.0, -8.0))
+NETWORK_PARTS = ("backbone", "neck", "regression", "detection", "classification")
 
 
 class ConfigError(ValueError):
@@ -74,6 +75,10 @@ class TrainConfig:
     # the rendered crops' density read as DAB, a share up to this (a real H&E slide reads so)
     he_tint: float = 0.0
     epochs: int = 100
+    # the parts trained; empty trains all. ("classification",) trains the class head alone on
+    # a network read back from its ONNX file (model/onnx_weights.py): its cells stay where they
+    # were, only their calls move
+    trainable: tuple[str, ...] = ()
     seed: int = 0
     num_workers: int = 0
     log_every: int = 10  # steps
@@ -86,6 +91,7 @@ class TrainConfig:
         self.tumor_pos = tuple(self.tumor_pos)
         self.tumor_neg = tuple(self.tumor_neg)
         self.class_weights = tuple(float(w) for w in self.class_weights)
+        self.trainable = tuple(self.trainable)
         self.scale_range = (float(self.scale_range[0]), float(self.scale_range[1]))
         self.validate()
 
@@ -118,6 +124,10 @@ class TrainConfig:
                 negatives_of(self.classes)
             except DatasetError as exc:
                 raise ConfigError(str(exc)) from exc
+        unknown_parts = sorted(set(self.trainable) - set(NETWORK_PARTS))
+        if unknown_parts:
+            raise ConfigError(f"trainable names parts the network lacks: {unknown_parts}; "
+                              f"its parts are {list(NETWORK_PARTS)}")
         if self.crop_size % self.stride:
             raise ConfigError(f"crop_size must be a multiple of the stride {self.stride}")
 

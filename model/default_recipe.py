@@ -100,6 +100,8 @@ class Recipe:
     blur: float = 0.0
     sharpen: float = 0.0
     jpeg: float = 0.0
+    # the parts trained (TrainConfig.trainable); empty trains all, from scratch
+    trainable: tuple[str, ...] = ()
     seed: int = 0
 
 
@@ -115,7 +117,7 @@ def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> d
             "batch_size": recipe.batch_size, "epochs": recipe.epochs, "lr": recipe.lr,
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,
             "cls_reduction": recipe.cls_reduction, "lr_schedule": recipe.lr_schedule,
-            "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
+            "trainable": recipe.trainable, "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
             "device": device, "num_workers": workers}
 
 

@@ -65,12 +65,13 @@ class EpochOrder(Sampler[int]):
 
 def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], out_dir: Path,
           resume: bool = False, stop_after_steps: int | None = None,
-          log: Callable[[str], None] = print) -> TrainingState:
-    """Train until config.epochs, or until stop_after_steps (which stands for an interruption)."""
+          log: Callable[[str], None] = print, start: PointNet | None = None) -> TrainingState:
+    """Train until config.epochs, or until stop_after_steps (which stands for an interruption).
+    `start` is the network to train further (default: a new one); a resume replaces its weights."""
     seed_everything(config.seed)
     device = pick_device(config.device)
-    model = PointNet(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+    model = (start or PointNet(config)).to(device)
+    optimizer = torch.optim.AdamW(trained_parameters(model, config.trainable), lr=config.lr,
                                   weight_decay=config.weight_decay)
     criterion = PointCriterion(config)
     checkpoint_path = out_dir / CHECKPOINT_NAME
@@ -94,7 +95,7 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
 
     while state.epoch < config.epochs:
         order.start(state.epoch, state.batches_done)
-        model.train()
+        train_mode(model, config.trainable, frozen_norms=start is not None)
         tick, images_since_tick = time.perf_counter(), 0
         for images, targets in loader:
             images = images.to(device)  # (B, 3, H, W)
@@ -127,6 +128,31 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
     save_checkpoint(checkpoint_path, model, optimizer, state)
     log(f"done: {state.epoch} epochs, {state.step} steps, checkpoint {checkpoint_path}")
     return state
+
+
+def trained_parameters(model: PointNet, trainable: tuple[str, ...]) -> list[torch.nn.Parameter]:
+    """The parameters of the parts in `trainable` (all when empty); the others are frozen."""
+    trained = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not trainable or name.split(".")[0] in trainable)
+        if parameter.requires_grad:
+            trained.append(parameter)
+    return trained
+
+
+def train_mode(model: PointNet, trainable: tuple[str, ...], frozen_norms: bool) -> None:
+    """Training mode for the parts trained; a frozen part stays in eval mode, so its batch
+    norms keep their statistics instead of normalising by each batch's. With `frozen_norms`
+    (a network trained further) every batch norm does: a network read back from its ONNX file
+    has them folded into its convs, and batch statistics would undo what it learned."""
+    model.train()
+    for name, part in model.named_children():
+        if trainable and name not in trainable:
+            part.eval()
+    if frozen_norms:
+        for norm in model.modules():
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                norm.eval()
 
 
 def _progress_line(state: TrainingState, images_per_s: float) -> str:

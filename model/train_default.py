@@ -119,11 +119,13 @@ def endonuke_note(recipe: Recipe) -> str:
 
 def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
                      he_points: Path | None = None, device: str = "cpu",
-                     workers: int = 0) -> tuple[Path, float]:
-    """Train, or resume the run already in out_dir (a finished one is not trained further).
+                     workers: int = 0, start: Path | None = None) -> tuple[Path, float]:
+    """Train, or resume the run already in out_dir (a finished one is not trained further);
+    `start` is an exported model to train further (the recipe's `trainable` parts of it).
     Returns the checkpoint and the training seconds of all sittings, kept in out_dir."""
     from model.checkpoint import CHECKPOINT_NAME
     from model.config import TrainConfig
+    from model.onnx_weights import network_from_onnx
     from model.train import train
 
     config = TrainConfig(**config_overrides(recipe, device, workers))
@@ -131,8 +133,8 @@ def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
     seconds_file = out_dir / "train_seconds.txt"
     earlier = float(seconds_file.read_text()) if resume and seconds_file.is_file() else 0.0
     started = time.perf_counter()
-    train(config, training_dataset(recipe, synth_points, he_points), out_dir,
-          resume=resume)
+    train(config, training_dataset(recipe, synth_points, he_points), out_dir, resume=resume,
+          start=network_from_onnx(start, config) if start else None)
     total = earlier + time.perf_counter() - started
     seconds_file.write_text(f"{total:.0f}\n")
     return out_dir / CHECKPOINT_NAME, total

@@ -28,7 +28,7 @@ def test_overrides_parse_json_values() -> None:
 
 @pytest.mark.parametrize("text", ["q=0", "cls_loss=mse", "backbone=resnet", "nope=1",
                                   'tumor_pos=["x"]', "crop_size=100", "lr", "cls_reduction=avg",
-                                  "lr_schedule=step"])
+                                  "lr_schedule=step", 'trainable=["head"]'])
 def test_bad_values_are_refused(text: str) -> None:
     with pytest.raises(ConfigError):
         TrainConfig().with_overrides(parse_overrides(text))
