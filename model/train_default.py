@@ -1,8 +1,13 @@
-"""Reproduce models/default.onnx from scratch, with fixed seeds, in one command:
+"""Reproduce the network of models/default.onnx with fixed seeds, in two stages:
 
-    .venv/bin/python -m model.train_default --threads 2    # ~25 min on a 2-core CPU
+    .venv/bin/python -m model.train_default --threads 2    # ~28 min on a 2-core CPU
+    .venv/bin/python -m model.train_default --threads 2 --start 0.6.0.onnx --out further.onnx
 
-Steps: synthetic tiles (train seed 0, held-out seed 1, H&E seed 2) -> train the small backbone
+The first trains 0.5.0's network from scratch (the network of 0.5.0-0.6.0); the second trains
+0.6.0's whole network further with the FURTHER recipe, adding EndoNuke (~8 min), as 0.7.0's
+was; `tps calibrate` then writes the decode rules (MODEL_CARD.md, "Reproduce").
+
+Steps of each: synthetic tiles (train seed 0, held-out seed 1, H&E seed 2) -> train the small backbone
 on them plus the BCData sample -> export -> pick the p_obj threshold on the synthetic held-out
 set -> re-export with it -> evaluate on DeepLIIF, synthetic held-out and BCData -> write
 runs/default/metrics.json. Measured: 9,280 steps of the recipe in 1,647 s on both threads of
@@ -24,6 +29,7 @@ import argparse
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ from model.default_recipe import (
     ENDONUKE_KIND_LABELS,
     ENDONUKE_MPP,
     ENDONUKE_SIGN_LABELS,
+    FURTHER,
     HE_SEED,
     MODEL_VERSION,
     TRAIN_SEED,
@@ -63,25 +70,29 @@ def main() -> int:
                                                    "runs/vgg16_bn for that backbone)")
     parser.add_argument("--out", type=Path, help="the model (default models/default.onnx, or "
                                                   "WORK/vgg16_bn.onnx for that backbone)")
-    parser.add_argument("--epochs", type=int, default=Recipe.epochs,
-                        help="29 steps of 4 crops each")
+    parser.add_argument("--epochs", type=int, help=f"default {Recipe.epochs} of 29 steps "
+                        f"(4 crops each); with --start {FURTHER.epochs} of 36")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
     parser.add_argument("--seed", type=int, default=Recipe.seed,
                         help="training seed (the tiles keep theirs); another one measures the spread")
+    parser.add_argument("--start", type=Path,
+                        help="the second stage: train this exported model further with the "
+                             f"FURTHER recipe ({FURTHER.epochs} epochs unless --epochs says)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     default = args.backbone == "small"
     work = args.work or REPO / "runs" / ("default" if default else args.backbone)
     out = args.out or (REPO / "models" / "default.onnx" if default
                        else work / f"{args.backbone}.onnx")
-    recipe = Recipe(epochs=args.epochs, seed=args.seed)
+    first = FURTHER if args.start else Recipe()
+    recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed)
     recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)
     checkpoint, train_s = train_checkpoint(recipe, synth, work / "train", he,
-                                           args.device, args.workers)
+                                           args.device, args.workers, args.start)
 
     candidate = work / "candidate.onnx"
     export(checkpoint, candidate, threshold=0.5, notes={}, recipe=recipe)
@@ -95,6 +106,9 @@ def main() -> int:
              "threshold_choice": f"best detection F1 on {recipe.val_tiles} synthetic held-out "
                                  f"tiles (seed {VAL_SEED}) among {list(THRESHOLDS)}",
              "train_seconds": round(train_s)}
+    if args.start:
+        notes["trained_from"] = (f"{args.start.name}, sha256 "
+                                 f"{hashlib.sha256(args.start.read_bytes()).hexdigest()}")
     export(checkpoint, out, threshold=threshold, notes=notes, recipe=recipe)
     metrics = measure(out, val, work)
     metrics |= {"threshold": threshold, "threshold_sweep_synthetic_val": sweep,

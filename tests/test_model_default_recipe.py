@@ -9,6 +9,7 @@ import onnx
 
 from model.config import TrainConfig
 from model.default_recipe import (
+    FURTHER,
     MODEL_NAME,
     PAPER_NAME,
     Recipe,
@@ -19,11 +20,19 @@ from model.default_recipe import (
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
 
 
-def test_the_recipe_gives_the_config_the_shipped_file_was_trained_with() -> None:
+def test_the_second_stage_gives_the_config_the_shipped_file_was_trained_with() -> None:
     proto = onnx.load(str(DEFAULT_MODEL), load_external_data=False)
     training = json.loads({p.key: p.value for p in proto.metadata_props}["training"])
-    overrides = config_overrides(Recipe())
+    overrides = config_overrides(FURTHER)
     assert {key: training["config"][key] for key in overrides} == overrides
+    assert training["recipe"]["trained_from"].startswith("0.6.0.onnx, sha256 94b571f3")
+
+
+def test_the_second_stage_differs_from_the_first_only_in_length_rate_and_endonuke() -> None:
+    first, further = vars(Recipe()), vars(FURTHER)
+    changed = {key for key in first if first[key] != further[key]}
+    assert changed == {"epochs", "lr", "endonuke_repeats", "endonuke_images",
+                       "endonuke_sign_from_stain"}
 
 
 def test_the_paper_sized_variant_changes_the_encoder_heads_name_and_device_only() -> None:

@@ -3,9 +3,9 @@ to 2 % (0.49-0.51 um/px): the same tissue gives the same tumour cells (within 3 
 positive ones (within 5 %), because the engine reads them as they are
 (scoring.resample.SCALE_TOLERANCE) instead of adding resampling blur.
 
-Tiles that are resampled anyway (a 40x set read at 0.245-0.255 um/px) still move: DeepLIIF's
-positives by up to 8 % with 0.6.0 (benchmarks/scale_stability.py, MODEL_CARD.md); no
-test claims more.
+Tiles that are resampled anyway still move: with 0.7.0 DeepLIIF's positives by up to 12 %
+between 0.245 and 0.255 um/px, and a third of EndoNuke's tumour cells when read from 0.45-0.475
+um/px (benchmarks/scale_stability.py, MODEL_CARD.md); no test claims more.
 """
 from __future__ import annotations
 
