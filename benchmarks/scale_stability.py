@@ -56,29 +56,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=bundled_model_path())
     args = parser.parse_args()
-    endonuke = read_points_csv(ENDONUKE)[::ENDONUKE_HELD_OUT_EVERY]
+    endonuke = [read_rgb(i.image_path) for i in read_points_csv(ENDONUKE)[::ENDONUKE_HELD_OUT_EVERY]]
+    endonuke_name = f"EndoNuke held-out ({len(endonuke)} tiles, 20x)"
     sets = {"DeepLIIF (6 tiles, 40x)": ([read_rgb(i.image_path) for i in read_points_csv(DEEPLIIF)],
                                         DEEPLIIF_MPP),
-            f"EndoNuke held-out ({len(endonuke)} tiles, 20x)": (
-                [read_rgb(i.image_path) for i in endonuke], ENDONUKE_MPP)}
+            endonuke_name: (endonuke, ENDONUKE_MPP)}
+    bases: dict[str, tuple[int, int]] = {}
     for name, (images, mpp) in sets.items():
-        base_t, base_p = tumour_calls(args.model, images, mpp)
-        print(f"{name}: at its own {mpp} um/px {base_t} tumour cells, {base_p} positive", flush=True)
+        base = bases[name] = tumour_calls(args.model, images, mpp)
+        print(f"{name}: at its own {mpp} um/px {base[0]} tumour cells, {base[1]} positive",
+              flush=True)
         print(f"{'factor':>7} {'mpp':>7} {'tumour':>7} {'change':>7} {'positive':>8} {'change':>7}")
         for factor in FACTORS:
-            t, p = tumour_calls(args.model, images, mpp * factor)
-            print(f"{factor:>7} {mpp * factor:>7.4f} {t:>7} {100 * (t / base_t - 1):>+6.1f}% "
-                  f"{p:>8} {100 * (p / max(base_p, 1) - 1):>+6.1f}%", flush=True)
-    tiles = sets[next(k for k in sets if k.startswith("EndoNuke"))][0]
-    base_t, base_p = tumour_calls(args.model, tiles, ENDONUKE_MPP)
+            _row(factor, mpp, tumour_calls(args.model, images, mpp * factor), base)
     print("EndoNuke held-out rescanned at factor x 0.5 um/px and stated right:")
     for factor in (0.9, 0.95, 1.05, 1.1):
-        t, p = tumour_calls(args.model, [rescanned(i, factor) for i in tiles],
-                            ENDONUKE_MPP * factor)
-        print(f"{factor:>7} {ENDONUKE_MPP * factor:>7.4f} {t:>7} {100 * (t / base_t - 1):>+6.1f}% "
-              f"{p:>8} {100 * (p / max(base_p, 1) - 1):>+6.1f}%", flush=True)
+        _row(factor, ENDONUKE_MPP, tumour_calls(args.model, [rescanned(i, factor) for i in endonuke],
+                                                ENDONUKE_MPP * factor), bases[endonuke_name])
     return 0
 
+
+def _row(factor: float, mpp: float, calls: tuple[int, int], base: tuple[int, int]) -> None:
+    (t, p), (base_t, base_p) = calls, base
+    print(f"{factor:>7} {mpp * factor:>7.4f} {t:>7} {100 * (t / base_t - 1):>+6.1f}% "
+          f"{p:>8} {100 * (p / max(base_p, 1) - 1):>+6.1f}%", flush=True)
 
 if __name__ == "__main__":
     raise SystemExit(main())

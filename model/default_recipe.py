@@ -98,8 +98,6 @@ class Recipe:
     blur: float = 0.0
     sharpen: float = 0.0
     jpeg: float = 0.0
-    # the parts trained (TrainConfig.trainable); empty trains all, from scratch
-    trainable: tuple[str, ...] = ()
     seed: int = 0
 
 
@@ -123,9 +121,7 @@ def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> d
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,
             "cls_reduction": recipe.cls_reduction, "lr_schedule": recipe.lr_schedule,
             "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
-            "device": device, "num_workers": workers,
-            # only where some parts are frozen: the files trained whole never stated it
-            **({"trainable": recipe.trainable} if recipe.trainable else {})}
+            "device": device, "num_workers": workers}
 
 
 def make_synthetic(out_dir: Path, count: int, seed: int, stain: str = "ihc") -> Path:

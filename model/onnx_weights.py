@@ -38,10 +38,8 @@ def network_from_onnx(path: Path, config: TrainConfig | None = None) -> PointNet
     model = PointNet(config).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in proto.graph.initializer}
-    state = model.state_dict()
-    named = {k: v for k, v in weights.items() if k.startswith("model.")}
-    for key, value in named.items():
-        state[key.removeprefix("model.")] = value
+    state = model.state_dict() | {k.removeprefix("model."): v for k, v in weights.items()
+                                  if k.startswith("model.")}  # the heads, by name
     folded = [weights[name] for name in _graph_order(proto) if name.startswith("onnx::Conv")]
     convs = [m for m in [*model.backbone.modules(), *model.neck.modules()]
              if isinstance(m, nn.Conv2d)]

@@ -135,7 +135,7 @@ def train_checkpoint(recipe: Recipe, synth_points: Path, out_dir: Path,
                      he_points: Path | None = None, device: str = "cpu",
                      workers: int = 0, start: Path | None = None) -> tuple[Path, float]:
     """Train, or resume the run already in out_dir (a finished one is not trained further);
-    `start` is an exported model to train further (the recipe's `trainable` parts of it).
+    `start` is an exported model to train further, whole (model.onnx_weights).
     Returns the checkpoint and the training seconds of all sittings, kept in out_dir."""
     from model.checkpoint import CHECKPOINT_NAME
     from model.config import TrainConfig
