@@ -25,14 +25,16 @@ def test_the_second_stage_gives_the_config_the_shipped_file_was_trained_with() -
     training = json.loads({p.key: p.value for p in proto.metadata_props}["training"])
     overrides = config_overrides(FURTHER)
     assert {key: training["config"][key] for key in overrides} == overrides
+    degradations = {"blur": FURTHER.blur, "sharpen": FURTHER.sharpen, "jpeg": FURTHER.jpeg}
+    assert {key: training["recipe"][key] for key in degradations} == degradations
     assert training["recipe"]["trained_from"].startswith("0.6.0.onnx, sha256 94b571f3")
 
 
-def test_the_second_stage_differs_from_the_first_only_in_length_rate_and_endonuke() -> None:
+def test_the_second_stage_differs_from_the_first_in_length_rate_endonuke_and_degradation() -> None:
     first, further = vars(Recipe()), vars(FURTHER)
     changed = {key for key in first if first[key] != further[key]}
     assert changed == {"epochs", "lr", "endonuke_repeats", "endonuke_images",
-                       "endonuke_sign_from_stain"}
+                       "endonuke_sign_from_stain", "blur", "sharpen", "jpeg"}
 
 
 def test_the_paper_sized_variant_changes_the_encoder_heads_name_and_device_only() -> None:
