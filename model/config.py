@@ -19,6 +19,14 @@ PAPER_OFFSETS = ((0.0, 0.0), (-8.0, -8.0), (-8.0, 8.0), (8.0, 8.0), (8.0, -8.0))
 NETWORK_PARTS = ("backbone", "neck", "regression", "detection", "classification")
 
 
+def paper_anchors(stride: int) -> dict[str, object]:
+    """The paper's five anchors per region, and the regression scale (a quarter of the
+    stride), at `stride`: the config overrides for it."""
+    scale = stride / 32
+    return {"stride": stride, "offset_scale": 8.0 * scale,
+            "anchor_offsets": tuple((x * scale, y * scale) for x, y in PAPER_OFFSETS)}
+
+
 class ConfigError(ValueError):
     """A config value or override that cannot be used."""
 
@@ -106,8 +114,10 @@ class TrainConfig:
             raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', not {self.lr_schedule!r}")
         if not 0.0 < self.q <= 1.0:
             raise ConfigError(f"q must be in (0, 1], not {self.q}")
-        if self.stride != 32:
-            raise ConfigError("both backbones end at stride 32; other strides are not built")
+        if self.stride not in (16, 32):
+            raise ConfigError(f"stride must be 16 or 32, not {self.stride}")
+        if self.stride != 32 and not self.pfa:
+            raise ConfigError("without PFA the features are the top stage's, at stride 32")
         unknown = [c for c in self.tumor_pos + self.tumor_neg if c not in self.classes]
         if unknown:
             raise ConfigError(f"tumour classes not among the classes: {unknown}")

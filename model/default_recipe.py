@@ -65,6 +65,8 @@ class Recipe:
     # True: signs from the nuclear ER/PR stain (model/data/stain_signed.py); False: EndoNuke
     # teaches tumour vs non-tumour only, every sign left open (model/sign_open.py)
     endonuke_sign_from_stain: bool = False
+    # the decode stride: one feature, and five anchors, per stride x stride px region
+    stride: int = 32
     crop_size: int = 256
     scale_range: tuple[float, float] = (0.8, 1.25)  # random resized crop
     batch_size: int = 4
@@ -114,6 +116,8 @@ def paper_sized(recipe: Recipe) -> Recipe:
 
 
 def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> dict[str, Any]:
+    from model.config import paper_anchors  # here: model.config brings torch in
+
     name = MODEL_NAME if recipe.backbone == "small" else PAPER_NAME
     return {"name": name, "version": MODEL_VERSION, "backbone": recipe.backbone,
             "head_channels": recipe.head_channels, "crop_size": recipe.crop_size,
@@ -121,7 +125,7 @@ def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> d
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,
             "cls_reduction": recipe.cls_reduction, "lr_schedule": recipe.lr_schedule,
             "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
-            "device": device, "num_workers": workers}
+            "device": device, "num_workers": workers} | paper_anchors(recipe.stride)
 
 
 def make_synthetic(out_dir: Path, count: int, seed: int, stain: str = "ihc") -> Path:

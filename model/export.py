@@ -62,7 +62,9 @@ def model_metadata(model: PointNet, state: TrainingState | None) -> dict[str, st
         "tumor_pos": json.dumps(list(config.tumor_pos)),
         "tumor_neg": json.dumps(list(config.tumor_neg)),
         "threshold": str(config.threshold),
-        "input_multiple": str(config.stride),
+        # the encoder's deepest stride: at a finer decode stride the top stage is repeated up,
+        # so the input must still divide by it
+        "input_multiple": str(model.backbone.stage_strides[-1]),
         "anchors": json.dumps({"stride": config.stride, "offsets": offsets}),
         "training": json.dumps(training),
     }

@@ -48,14 +48,15 @@ class PointNet(nn.Module):
         self.register_buffer("offsets", torch.tensor(config.anchor_offsets), persistent=False)
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """image (B, 3, H, W) RGB 0..255, H and W multiples of the stride. Returns, A = H*W*K/32^2:
+        """image (B, 3, H, W) RGB 0..255, H and W multiples of 32 (the encoder's deepest stride).
+        Returns, for the decode stride d and A = H*W*K/d^2:
 
         points (B, A, 2) xy in input pixels; p_obj (B, A); p_class (B, A, C) summing to 1;
         anchors (A, 2); and the logits the loss needs: det_logits (B, A, 2) [bkg, obj] and
         cls_logits (B, A, C) with IC, or joint_logits (B, A, C + 1) [classes..., bkg] without.
         """
         x = (image - self.mean) / self.std
-        features = self.neck(self.backbone(x))  # (B, channels, H / 32, W / 32)
+        features = self.neck(self.backbone(x))  # (B, channels, H / d, W / d)
         rows, cols = features.shape[-2], features.shape[-1]
         anchors = anchor_points(rows, cols, self.config.stride, self.offsets)  # (A, 2)
         offsets = self.regression(features) * self.config.offset_scale  # (B, A, 2)

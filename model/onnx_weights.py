@@ -35,6 +35,7 @@ def network_from_onnx(path: Path, config: TrainConfig | None = None) -> PointNet
                                    "of ours")
         config = TrainConfig.from_dict(json.loads(meta["training"])["config"]
                                        | {"backbone_weights": ""})
+    _check_anchors(path, json.loads(meta.get("anchors", "{}")), config)
     model = PointNet(config).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in proto.graph.initializer}
@@ -65,6 +66,15 @@ def network_from_onnx(path: Path, config: TrainConfig | None = None) -> PointNet
                 norm.running_mean = torch.zeros(width)
                 norm.running_var = torch.full((width,), 1.0 - norm.eps)  # sqrt(var + eps) = 1
     return model
+
+
+def _check_anchors(path: Path, anchors: dict[str, object], config: TrainConfig) -> None:
+    """The anchors carry no weights, so a config with another stride or other offsets would
+    load the file's weights without complaint and compute something else."""
+    offsets = [list(xy) for xy in config.anchor_offsets]
+    if anchors.get("stride") != config.stride or anchors.get("offsets") != offsets:
+        raise OnnxWeightsError(f"{path} has anchors {anchors}; the config asks for stride "
+                               f"{config.stride} and offsets {offsets}")
 
 
 def _graph_order(proto: onnx.ModelProto) -> list[str]:

@@ -77,6 +77,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
     parser.add_argument("--seed", type=int, default=Recipe.seed,
                         help="training seed (the tiles keep theirs); another one measures the spread")
+    parser.add_argument("--stride", type=int, choices=(16, 32), default=Recipe.stride,
+                        help="the decode stride (MODEL_CARD.md, \"Stride 16\")")
     parser.add_argument("--start", type=Path,
                         help="the second stage: train this exported model further with the "
                              f"FURTHER recipe ({FURTHER.epochs} epochs unless --epochs says)")
@@ -87,7 +89,8 @@ def main() -> int:
     out = args.out or (REPO / "models" / "default.onnx" if default
                        else work / f"{args.backbone}.onnx")
     first = FURTHER if args.start else Recipe()
-    recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed)
+    recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed,
+                     stride=args.stride)
     recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)

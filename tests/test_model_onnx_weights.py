@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from model.checkpoint import CHECKPOINT_NAME, model_from_checkpoint
+from model.config import paper_anchors
 from model.export import check_export, export_onnx
 from model.network import PointNet
 from model.onnx_weights import OnnxWeightsError, network_from_onnx
@@ -44,6 +45,9 @@ def test_a_file_for_another_network_is_refused(tmp_path: Path) -> None:
     export_onnx(trained_like(0), path)
     with pytest.raises(OnnxWeightsError, match="does not fit"):
         network_from_onnx(path, small_config(head_channels=64))
+    # another stride has the same weights' shapes: only the anchors tell it apart
+    with pytest.raises(OnnxWeightsError, match="stride 16"):
+        network_from_onnx(path, small_config(**paper_anchors(16)))
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
     onnx.save(proto, str(path))
