@@ -5,8 +5,9 @@ Data: synthetic PD-L1 tiles from `tps synth tiles` plus the real Ki-67 points of
 sample; optionally the real ER/PR nuclei of the EndoNuke sample (kinds from its labels, signs
 from the stain or left open: model/data/stain_signed.py), nine in ten of its images, and blur,
 sharpening and JPEG (model/data/degrade.py): both are off in the first stage and on in the
-second (`FURTHER`), which made the shipped model. Measurement: `tps evaluate` on the DeepLIIF sample (never trained on), on a synthetic
-held-out set (another seed) and on BCData (trained on: a training-fit figure only).
+second (`FURTHER`), which made the shipped model. Measurement: `tps evaluate` on the DeepLIIF
+sample (never trained on), on a synthetic held-out set (another seed) and on BCData (trained
+on: a training-fit figure only).
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@
 
 The first trains 0.5.0's network from scratch (the network of 0.5.0-0.6.0); the second trains
 0.6.0's whole network further with the FURTHER recipe, adding EndoNuke and the degradations
-(5-10 min), as 0.8.0's was; `tps calibrate` then writes the decode rules (MODEL_CARD.md, "Reproduce").
+(5-10 min), as 0.8.0's was; `tps calibrate` then writes the decode rules (MODEL_CARD.md,
+"Reproduce").
 
 Steps of each: synthetic tiles (train seed 0, held-out seed 1, H&E seed 2) -> train the small backbone
 on them plus the BCData sample -> export -> pick the p_obj threshold on the synthetic held-out
