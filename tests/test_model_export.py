@@ -8,7 +8,7 @@ import onnx
 import pytest
 import torch
 
-from model.config import TrainConfig
+from model.config import TrainConfig, paper_anchors
 from model.export import FP16_TOLERANCE, check_export, export_onnx, parity_error
 from model.network import PointNet
 from scoring.model_info import ModelInfo
@@ -18,10 +18,8 @@ POINT_TOLERANCE_PX = 1e-3
 PROBABILITY_TOLERANCE = 1e-5
 
 
-@pytest.mark.parametrize("ablation", [
-    {}, {"pfa": False, "independent_cls": False},
-    {"stride": 16, "offset_scale": 4.0,
-     "anchor_offsets": ((0, 0), (-4, -4), (-4, 4), (4, 4), (4, -4))}])
+@pytest.mark.parametrize("ablation", [{}, {"pfa": False, "independent_cls": False},
+                                      paper_anchors(16)])
 def test_onnxruntime_matches_torch_at_other_sizes(tmp_path: Path, ablation: dict) -> None:
     torch.manual_seed(0)
     model = PointNet(TrainConfig(backbone="small", head_channels=16, **ablation))

@@ -16,21 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.scale_stability import rescanned
+from benchmarks.scale_stability import RESCAN_FACTORS, rescanned, tumour_calls
 from model.data.point_readers import read_points_csv
 from model.data.samples import read_rgb
 from model.default_recipe import ENDONUKE_HELD_OUT_EVERY
 from scoring.bundled_model import bundled_model_path
-from scoring.region_detect import detect_region
 
 
 def _tumour_calls(images: list[np.ndarray], mpp: float) -> tuple[int, int]:
-    tumour = positive = 0
-    for image in images:
-        cells = detect_region(bundled_model_path(), image, mpp)
-        tumour += int(np.isin(cells.cls, (0, 1)).sum())  # tumor_pos, tumor_neg
-        positive += int((cells.cls == 0).sum())
-    return tumour, positive
+    return tumour_calls(bundled_model_path(), images, mpp)
 
 
 @pytest.mark.parametrize("folder, mpp", [("endonuke-sample", 0.5)])
@@ -54,7 +48,7 @@ def test_a_rescanned_tile_stated_right_keeps_its_cells(shared_data: Path) -> Non
     images = [read_rgb(item.image_path) for item in items[::ENDONUKE_HELD_OUT_EVERY]]
     tumour, positive = _tumour_calls(images, 0.5)
     assert tumour > 400
-    for factor in (0.9, 0.95, 1.05, 1.1):
+    for factor in RESCAN_FACTORS:
         moved_tumour, moved_positive = _tumour_calls([rescanned(i, factor) for i in images],
                                                      0.5 * factor)
         assert abs(moved_tumour / tumour - 1) <= 0.03, (factor, moved_tumour, tumour)
