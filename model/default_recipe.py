@@ -95,8 +95,9 @@ class Recipe:
     # a real H&E slide reads; 0.5.0 added it (0.4.0 had none; MODEL_CARD.md)
     he_tint: float = 0.6
     bcdata_mpp: float = BCDATA_MPP  # 0.5 (taken as 20x) for models 0.1.0-0.3.0
-    # shares of crops blurred, sharpened and JPEG-compressed (model/data/degrade.py), against
-    # 0.5.0's reaction to resampling blur; 0 in the first stage, on in `FURTHER`
+    # shares of crops rescanned, blurred, sharpened and JPEG-compressed (model/data/degrade.py),
+    # against 0.5.0's reaction to resampling blur; 0 in the first stage, on in `FURTHER`
+    rescan: float = 0.0
     blur: float = 0.0
     sharpen: float = 0.0
     jpeg: float = 0.0
@@ -166,7 +167,8 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
     augmentation = Augmentation(crop_size=recipe.crop_size, scale_range=recipe.scale_range,
                                 stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias,
-                                degradation=Degradation(recipe.blur, recipe.sharpen, recipe.jpeg))
+                                degradation=Degradation(recipe.rescan, recipe.blur,
+                                                        recipe.sharpen, recipe.jpeg))
     samples = synth + real * recipe.bcdata_repeats + endonuke * recipe.endonuke_repeats
     return EosinWashDataset(samples, augmentation, multiple=32,
                             eosin_max=recipe.eosin_max, he_render=recipe.he_render,

@@ -185,7 +185,8 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any],
                                           "he_render": recipe.he_render,
                                           "he_tint": recipe.he_tint,
                                           "bcdata_mpp": recipe.bcdata_mpp,
-                                          "blur": recipe.blur, "sharpen": recipe.sharpen,
+                                          "rescan": recipe.rescan, "blur": recipe.blur,
+                                          "sharpen": recipe.sharpen,
                                           "jpeg": recipe.jpeg}
             prop.value = json.dumps(training)
     onnx.save(proto, str(out))

@@ -44,3 +44,17 @@ def test_the_dataset_degrades_pixels_only() -> None:
     image, target = PointDataset([sample], augmentation, seed=0)[0]
     assert target["points"].tolist() == [[3.0, 4.0]] and target["labels"].tolist() == [2]
     assert not np.array_equal(image[0, :32, :32].numpy(), _edge()[..., 0].astype(np.float32))
+
+
+def test_a_rescan_resamples_a_nucleus_but_keeps_it_where_it_was() -> None:
+    image = np.full((48, 48, 3), 230, np.uint8)
+    image[18:23, 26:31] = 40  # a dark 5 x 5 nucleus centred on (x 28, y 20)
+    for seed in range(5):  # each a different factor
+        out = degrade(image, np.random.default_rng(seed), Degradation(rescan=1.0))
+        assert out.shape == image.shape and out.dtype == np.uint8
+        darkness = 230.0 - out[..., 0].astype(np.float64)
+        total = darkness.sum()
+        ys, xs = np.indices(darkness.shape)
+        assert abs((darkness * xs).sum() / total - 28) < 0.5
+        assert abs((darkness * ys).sum() / total - 20) < 0.5
+        assert not np.array_equal(out, image)  # the nucleus' border is resampled twice
