@@ -5,7 +5,8 @@ resampled by 2 %: it reacted to the slight blur of resampling, not to the cells.
 that are blurred, sharpened or JPEG-compressed at random teach it that these do not change a
 cell. A tile scanned at another resolution and resampled back by the engine carries two
 resamplings (bicubic, then the engine's bilinear); stride-16 candidates lost 3-7 % of their tumour
-cells on such tiles (MODEL_CARD.md, "Stride 16"), so `rescan` shows them that too.
+cells on such tiles (MODEL_CARD.md, "Stride 16"), so `rescan` shows them that too; at 15-30 %
+of the crops it moved that loss anywhere from -9 to +5 % between runs, so no recipe uses it yet.
 """
 from __future__ import annotations
 
