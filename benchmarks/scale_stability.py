@@ -33,6 +33,7 @@ from model.default_recipe import (
     ENDONUKE_MPP,
     FURTHER,
     evenly_spaced,
+    held_out_split,
 )
 from scoring.bundled_model import bundled_model_path
 from scoring.region_detect import detect_region
@@ -92,10 +93,9 @@ def main() -> int:
 
 
 def unseen_endonuke() -> list[AnnotatedImage]:
-    """EndoNuke's training split less the images the FURTHER recipe trains on (`endonuke_split`
-    and `evenly_spaced` in model/default_recipe.py, in file order)."""
-    items = read_points_csv(ENDONUKE)
-    training = [item for i, item in enumerate(items) if i % ENDONUKE_HELD_OUT_EVERY]
+    """EndoNuke's training split less the images the FURTHER recipe trains on (as
+    `training_dataset` in model/default_recipe.py chooses them)."""
+    training, _ = held_out_split(read_points_csv(ENDONUKE))
     shown = {item.image_path for item in evenly_spaced(training, FURTHER.endonuke_images)}
     return [item for item in training if item.image_path not in shown]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from model.recipe_measures import REPO, tps
 
@@ -188,11 +188,18 @@ def endonuke_split(sign_from_stain: bool = False) -> tuple[list[Any], list[Any]]
     from model.data.label_map import parse_label_map
     from model.data.stain_signed import load_stain_signed
 
-    samples = load_stain_signed(ENDONUKE, parse_label_map(None), ENDONUKE_MPP, 0.5,
-                                sign_from_stain=sign_from_stain)
-    held_out = [s for i, s in enumerate(samples) if i % ENDONUKE_HELD_OUT_EVERY == 0]
-    training = [s for i, s in enumerate(samples) if i % ENDONUKE_HELD_OUT_EVERY != 0]
-    return training, held_out
+    return held_out_split(load_stain_signed(ENDONUKE, parse_label_map(None), ENDONUKE_MPP, 0.5,
+                                            sign_from_stain=sign_from_stain))
+
+
+Item = TypeVar("Item")
+
+
+def held_out_split(items: list[Item]) -> tuple[list[Item], list[Item]]:
+    """EndoNuke's images in file order as (training, held out): every ENDONUKE_HELD_OUT_EVERY-th
+    is held out."""
+    return ([x for i, x in enumerate(items) if i % ENDONUKE_HELD_OUT_EVERY],
+            items[::ENDONUKE_HELD_OUT_EVERY])
 
 
 def write_endonuke_held_out(out: Path, signs: bool = False) -> Path:
