@@ -42,6 +42,9 @@ class TrainConfig:
     pfa: bool = True  # pyramidal feature aggregation
     independent_cls: bool = True  # IC: separate detection and classification heads
     head_channels: int = 256
+    # sigma in px at `mpp` of a fixed Gaussian low-pass on the input (model/input_lowpass.py);
+    # 0 is none
+    input_lowpass_px: float = 0.0
     # regression outputs are multiplied by this so that a unit-scale conv output spans a
     # quarter of the anchor stride; the paper's eq. 1 is unchanged (x^ = x + dx)
     offset_scale: float = 8.0
@@ -114,6 +117,9 @@ class TrainConfig:
             raise ConfigError(f"lr_schedule must be 'constant' or 'cosine', not {self.lr_schedule!r}")
         if not 0.0 < self.q <= 1.0:
             raise ConfigError(f"q must be in (0, 1], not {self.q}")
+        if not 0.0 <= self.input_lowpass_px <= 4.0:
+            raise ConfigError(f"input_lowpass_px is a sigma in pixels in [0, 4], not "
+                              f"{self.input_lowpass_px}")
         if self.stride not in (16, 32):
             raise ConfigError(f"stride must be 16 or 32, not {self.stride}")
         if self.stride != 32 and not self.pfa:

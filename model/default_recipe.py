@@ -68,6 +68,8 @@ class Recipe:
     endonuke_sign_from_stain: bool = False
     # the decode stride: one feature, and five anchors, per stride x stride px region
     stride: int = 32
+    # sigma (px) of the fixed low-pass inside the network (model/input_lowpass.py); 0 is none
+    input_lowpass_px: float = 0.0
     crop_size: int = 256
     scale_range: tuple[float, float] = (0.8, 1.25)  # random resized crop
     batch_size: int = 4
@@ -127,7 +129,8 @@ def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> d
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,
             "cls_reduction": recipe.cls_reduction, "lr_schedule": recipe.lr_schedule,
             "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
-            "device": device, "num_workers": workers} | paper_anchors(recipe.stride)
+            "input_lowpass_px": recipe.input_lowpass_px, "device": device,
+            "num_workers": workers} | paper_anchors(recipe.stride)
 
 
 def make_synthetic(out_dir: Path, count: int, seed: int, stain: str = "ihc") -> Path:

@@ -13,6 +13,7 @@ from model.anchors import anchor_points
 from model.backbone import build_backbone
 from model.config import TrainConfig
 from model.heads import Head
+from model.input_lowpass import InputLowPass
 from model.pfa import PyramidalAggregation, TopStageOnly
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -28,6 +29,7 @@ class PointNet(nn.Module):
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.config = config
+        self.lowpass = InputLowPass(config.input_lowpass_px)
         self.backbone = build_backbone(config.backbone, config.backbone_weights)
         channels = config.head_channels
         self.neck: nn.Module
@@ -55,7 +57,7 @@ class PointNet(nn.Module):
         anchors (A, 2); and the logits the loss needs: det_logits (B, A, 2) [bkg, obj] and
         cls_logits (B, A, C) with IC, or joint_logits (B, A, C + 1) [classes..., bkg] without.
         """
-        x = (image - self.mean) / self.std
+        x = self.lowpass((image - self.mean) / self.std)
         features = self.neck(self.backbone(x))  # (B, channels, H / d, W / d)
         rows, cols = features.shape[-2], features.shape[-1]
         anchors = anchor_points(rows, cols, self.config.stride, self.offsets)  # (A, 2)

@@ -80,6 +80,9 @@ def main() -> int:
                         help="training seed (the tiles keep theirs); another one measures the spread")
     parser.add_argument("--stride", type=int, choices=(16, 32), default=Recipe.stride,
                         help="the decode stride (MODEL_CARD.md, \"Stride 16\")")
+    parser.add_argument("--lowpass", type=float, default=Recipe.input_lowpass_px,
+                        metavar="SIGMA", help="a fixed Gaussian low-pass of SIGMA px inside "
+                        "the network (model/input_lowpass.py; MODEL_CARD.md, \"Stride 16\")")
     parser.add_argument("--start", type=Path,
                         help="the second stage: train this exported model further with the "
                              f"FURTHER recipe ({FURTHER.epochs} epochs unless --epochs says)")
@@ -91,7 +94,7 @@ def main() -> int:
                        else work / f"{args.backbone}.onnx")
     first = FURTHER if args.start else Recipe()
     recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed,
-                     stride=args.stride)
+                     stride=args.stride, input_lowpass_px=args.lowpass)
     recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)
