@@ -2,8 +2,8 @@
 to 2 % (0.49-0.51 um/px): the same tissue gives the same tumour cells (within 3 %) and the same
 positive ones (within 5 %), because the engine reads them as they are
 (scoring.resample.SCALE_TOLERANCE) instead of adding resampling blur. These are the same
-pixels stated at another scale; tiles actually resized by 1 % lose 3.5-5.5 % of their tumour
-cells with 0.8.0 (MODEL_CARD.md, "The low-pass inside the network"), which no test claims yet.
+pixels stated at another scale; tiles truly rescanned by 1-2 % are measured by
+benchmarks/scale_stability.py on 228 tiles (0.8.0: within 1.8 %), too slow for a test.
 
 A tile rescanned at 0.45 or 0.55 um/px and stated right (so the engine resamples it back) keeps
 its tumour cells within 3 % and its positives within 5 %: 0.8.0 was trained with blur,
