@@ -30,7 +30,6 @@ from model.default_recipe import (
     DEEPLIIF,
     DEEPLIIF_MPP,
     ENDONUKE,
-    ENDONUKE_HELD_OUT_EVERY,
     ENDONUKE_MPP,
     FURTHER,
     evenly_spaced,
@@ -70,7 +69,7 @@ def main() -> int:
                         help="the EndoNuke tiles rescanned: the held-out tenth, or the training "
                              "split's tiles no recipe trains on")
     args = parser.parse_args()
-    endonuke = [read_rgb(i.image_path) for i in read_points_csv(ENDONUKE)[::ENDONUKE_HELD_OUT_EVERY]]
+    endonuke = [read_rgb(i.image_path) for i in held_out_split(read_points_csv(ENDONUKE))[1]]
     endonuke_name = f"EndoNuke held-out ({len(endonuke)} tiles, 20x)"
     sets = {"DeepLIIF (6 tiles, 40x)": ([read_rgb(i.image_path) for i in read_points_csv(DEEPLIIF)],
                                         DEEPLIIF_MPP),

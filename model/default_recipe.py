@@ -218,7 +218,7 @@ def write_endonuke_held_out(out: Path, signs: bool = False) -> Path:
     from scoring.stain_rule import nucleus_dab
 
     lines = ["image,x,y,label"]
-    for item in read_points_csv(ENDONUKE)[::ENDONUKE_HELD_OUT_EVERY]:
+    for item in held_out_split(read_points_csv(ENDONUKE))[1]:
         labels = list(item.labels)
         if signs:
             dab = nucleus_dab(read_rgb(item.image_path), item.xy.astype(np.float64),

@@ -31,7 +31,6 @@ class InputLowPass(nn.Module):
 
     def __init__(self, sigma_px: float) -> None:
         super().__init__()
-        self.sigma_px = sigma_px
         taps = gaussian_taps(sigma_px) if sigma_px > 0 else torch.ones(1)
         self.radius = (len(taps) - 1) // 2
         kernel = torch.outer(taps, taps).expand(3, 1, len(taps), len(taps)).clone()
