@@ -68,6 +68,9 @@ class TrainConfig:
     # (about 100x the detection term on dense crops); "mean" divides it by their number
     cls_reduction: str = "sum"
     lambda_reg: float = 2e-3  # eq. 7
+    # weight of the loss between each crop's calls and its rescanned twin's
+    # (model/rescan_consistency.py); 0 makes no twin
+    rescan_consistency: float = 0.0
     # optimisation
     lr: float = 1e-4
     # "cosine" decays lr to 0 over the whole run (set from the step, so a resume is exact)
@@ -120,6 +123,12 @@ class TrainConfig:
         if not 0.0 <= self.input_lowpass_px <= 4.0:
             raise ConfigError(f"input_lowpass_px is a sigma in pixels in [0, 4], not "
                               f"{self.input_lowpass_px}")
+        if self.rescan_consistency < 0:
+            raise ConfigError(f"rescan_consistency is a loss weight >= 0, not "
+                              f"{self.rescan_consistency}")
+        if self.rescan_consistency and not self.independent_cls:
+            raise ConfigError("rescan_consistency compares the detection and class heads: "
+                              "it needs independent_cls")
         if self.stride not in (16, 32):
             raise ConfigError(f"stride must be 16 or 32, not {self.stride}")
         if self.stride != 32 and not self.pfa:

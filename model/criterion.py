@@ -71,7 +71,8 @@ def joint_loss(joint_logits: torch.Tensor, classes: torch.Tensor, beta: float) -
 class PointCriterion:
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        self.weights = {"loss_reg": config.lambda_reg, "loss_det": 1.0, "loss_cls": 1.0}
+        self.weights = {"loss_reg": config.lambda_reg, "loss_det": 1.0, "loss_cls": 1.0,
+                        "loss_rescan": config.rescan_consistency}
         self.members = membership(tuple(config.classes))  # (L, C), for sign-open labels
 
     def terms(self, outputs: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]],

@@ -100,6 +100,9 @@ class Recipe:
     # shares of crops rescanned, blurred, sharpened and JPEG-compressed (model/data/degrade.py),
     # against 0.5.0's reaction to resampling blur; 0 in the first stage, on in `FURTHER`
     rescan: float = 0.0
+    # weight of the loss between each crop's calls and its rescanned twin's
+    # (model/rescan_consistency.py); 0 (every recipe so far) makes no twin
+    rescan_consistency: float = 0.0
     blur: float = 0.0
     sharpen: float = 0.0
     jpeg: float = 0.0
@@ -129,7 +132,8 @@ def config_overrides(recipe: Recipe, device: str = "cpu", workers: int = 0) -> d
             "lambda_reg": recipe.lambda_reg, "cls_loss": recipe.cls_loss,
             "cls_reduction": recipe.cls_reduction, "lr_schedule": recipe.lr_schedule,
             "seed": recipe.seed, "log_every": 20, "checkpoint_every": 250,
-            "input_lowpass_px": recipe.input_lowpass_px, "device": device,
+            "input_lowpass_px": recipe.input_lowpass_px,
+            "rescan_consistency": recipe.rescan_consistency, "device": device,
             "num_workers": workers} | paper_anchors(recipe.stride)
 
 

@@ -17,6 +17,7 @@ from model.criterion import PointCriterion
 from model.data.dataset import Target, collate
 from model.matcher import match_batch
 from model.network import PointNet
+from model.rescan_consistency import consistency_loss, rescan_factors, rescanned_twin
 
 
 def seed_everything(seed: int) -> None:
@@ -103,6 +104,11 @@ def train(config: TrainConfig, dataset: Dataset[tuple[torch.Tensor, Target]], ou
             outputs = model(images)
             matches = match_batch(outputs, targets, config.alpha, criterion.members)
             terms = criterion.terms(outputs, targets, matches)
+            if config.rescan_consistency:
+                # drawn from the step, so a resumed run makes the same twins
+                draw = torch.Generator().manual_seed(config.seed * 1_000_003 + state.step)
+                twin = rescanned_twin(images, rescan_factors(images.shape[0], draw))
+                terms["loss_rescan"] = consistency_loss(outputs, model(twin))
             loss = criterion.total(terms)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, state.step, total_steps)

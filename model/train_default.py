@@ -83,6 +83,9 @@ def main() -> int:
     parser.add_argument("--lowpass", type=float, default=Recipe.input_lowpass_px,
                         metavar="SIGMA", help="a fixed Gaussian low-pass of SIGMA px inside "
                         "the network (model/input_lowpass.py; MODEL_CARD.md, \"Stride 16\")")
+    parser.add_argument("--rescan-consistency", type=float, default=Recipe.rescan_consistency,
+                        metavar="WEIGHT", help="a loss of this weight between each crop's calls "
+                        "and its rescanned twin's (model/rescan_consistency.py)")
     parser.add_argument("--start", type=Path,
                         help="the second stage: train this exported model further with the "
                              f"FURTHER recipe ({FURTHER.epochs} epochs unless --epochs says)")
@@ -94,7 +97,8 @@ def main() -> int:
                        else work / f"{args.backbone}.onnx")
     first = FURTHER if args.start else Recipe()
     recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed,
-                     stride=args.stride, input_lowpass_px=args.lowpass)
+                     stride=args.stride, input_lowpass_px=args.lowpass,
+                     rescan_consistency=args.rescan_consistency)
     recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)
@@ -188,7 +192,9 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any],
                                           "he_render": recipe.he_render,
                                           "he_tint": recipe.he_tint,
                                           "bcdata_mpp": recipe.bcdata_mpp,
-                                          "rescan": recipe.rescan, "blur": recipe.blur,
+                                          "rescan": recipe.rescan,
+                                          "rescan_consistency": recipe.rescan_consistency,
+                                          "blur": recipe.blur,
                                           "sharpen": recipe.sharpen,
                                           "jpeg": recipe.jpeg}
             prop.value = json.dumps(training)

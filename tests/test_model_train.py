@@ -45,11 +45,13 @@ def small_config(**changes: object) -> TrainConfig:
     return TrainConfig(**(base | changes))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("schedule", ["constant", "cosine"])
-def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path,
-                                                              schedule: str) -> None:
+@pytest.mark.parametrize(("schedule", "rescan_consistency"),
+                         [("constant", 0.0), ("cosine", 0.0), ("cosine", 1.0)])
+def test_resume_after_interruption_equals_an_uninterrupted_run(
+        tmp_path: Path, schedule: str, rescan_consistency: float) -> None:
     data = blob_images(4, 64, 3, seed=1)
-    config = small_config(epochs=2, checkpoint_every=1, lr_schedule=schedule)
+    config = small_config(epochs=2, checkpoint_every=1, lr_schedule=schedule,
+                          rescan_consistency=rescan_consistency)
     train(config, data, tmp_path / "straight", log=lambda _: None)
     train(config, data, tmp_path / "split", stop_after_steps=3, log=lambda _: None)
     lines: list[str] = []
@@ -98,6 +100,17 @@ def test_progress_lines_show_every_loss_term_and_throughput(tmp_path: Path) -> N
     lines: list[str] = []
     train(small_config(epochs=1, log_every=1), blob_images(2, 64, 2, 0), tmp_path, log=lines.append)
     assert all(k in lines[0] for k in ("loss_reg", "loss_det", "loss_cls", "img/s"))
+    assert "loss_rescan" not in lines[0]  # no twin is made unless asked for
+
+
+def test_a_rescan_consistency_weight_adds_its_term_to_the_loss(tmp_path: Path) -> None:
+    state = train(small_config(epochs=1, rescan_consistency=2.0), blob_images(2, 64, 2, 0),
+                  tmp_path, log=lambda _: None)
+    terms = state.last_terms
+    weighted = (small_config().lambda_reg * terms["loss_reg"] + terms["loss_det"]
+                + terms["loss_cls"] + 2.0 * terms["loss_rescan"])
+    assert terms["loss_rescan"] > 0  # a new network does not call a rescanned crop the same
+    assert terms["loss"] == pytest.approx(weighted, rel=1e-5)
 
 
 def test_overfits_a_handful_of_images_to_detection_f1(tmp_path: Path) -> None:
