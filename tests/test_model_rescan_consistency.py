@@ -93,6 +93,9 @@ def test_only_the_twin_is_pulled_and_agreement_costs_nothing() -> None:
     assert twin["det_logits"].grad is not None and twin["det_logits"].grad.abs().sum() > 0
 
 
-def test_a_negative_weight_is_refused() -> None:
+def test_a_negative_weight_or_a_network_without_its_two_heads_is_refused() -> None:
     with pytest.raises(ConfigError, match="rescan_consistency"):
         TrainConfig(backbone="small", rescan_consistency=-1.0)
+    with pytest.raises(ConfigError, match="independent_cls"):
+        TrainConfig(backbone="small", rescan_consistency=1.0, independent_cls=False)
+    assert TrainConfig(backbone="small", rescan_consistency=1.0).rescan_consistency == 1.0
