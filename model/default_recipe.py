@@ -72,6 +72,9 @@ class Recipe:
     input_lowpass_px: float = 0.0
     crop_size: int = 256
     scale_range: tuple[float, float] = (0.8, 1.25)  # random resized crop
+    # share of crops cut at scale 1, their pixels not resampled (model/data/augment.py); 0 (every
+    # recipe so far) interpolates nearly every crop, where the engine reads a 0.5 um/px slide as is
+    unscaled: float = 0.0
     batch_size: int = 4
     epochs: int = 320  # of 29 steps (116 crops, batch 4): 9,280 steps
     # 10x the paper's 1e-4: the small backbone starts from scratch, and the cosine schedule
@@ -172,7 +175,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
     endonuke = (evenly_spaced(endonuke_split(recipe.endonuke_sign_from_stain)[0],
                               recipe.endonuke_images) if recipe.endonuke_repeats else [])
     augmentation = Augmentation(crop_size=recipe.crop_size, scale_range=recipe.scale_range,
-                                stain_sigma=recipe.stain_sigma,
+                                unscaled=recipe.unscaled, stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias,
                                 degradation=Degradation(recipe.rescan, recipe.blur,
                                                         recipe.sharpen, recipe.jpeg))

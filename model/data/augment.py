@@ -37,13 +37,20 @@ def crop(sample: PointSample, x0: int, y0: int, width: int, height: int,
 
 
 def random_resized_crop(sample: PointSample, rng: np.random.Generator, out_size: int,
-                        scale_range: tuple[float, float] = (0.8, 1.25)) -> PointSample:
-    """A square crop of out_size px whose source side is out_size * s, s log-uniform in range.
+                        scale_range: tuple[float, float] = (0.8, 1.25),
+                        unscaled: float = 0.0) -> PointSample:
+    """A square crop of out_size px whose source side is out_size * s, s log-uniform in range;
+    with probability `unscaled`, s = 1: the pixels as they are, not resampled.
 
-    Scales stay near 1 because cell size carries meaning: the model works at one mpp.
+    Scales stay near 1 because cell size carries meaning: the model works at one mpp. Without
+    `unscaled` nearly every crop is interpolated, while the engine gives a slide at the model's
+    scale to the network as it is (scoring/resample.py).
     """
     low, high = np.log(scale_range[0]), np.log(scale_range[1])
-    side = max(1, round(out_size * float(np.exp(rng.uniform(low, high)))))
+    if unscaled and rng.random() < unscaled:  # off: the stream as before
+        side = out_size
+    else:
+        side = max(1, round(out_size * float(np.exp(rng.uniform(low, high)))))
     h, w = sample.image.shape[:2]
     x0 = int(rng.integers(0, max(0, w - side) + 1))
     y0 = int(rng.integers(0, max(0, h - side) + 1))

@@ -23,6 +23,7 @@ class Augmentation:
 
     crop_size: int | None = 256
     scale_range: tuple[float, float] = (0.8, 1.25)
+    unscaled: float = 0.0  # share of crops cut at scale 1, not resampled
     flips: bool = True
     stain_sigma: float = 0.0  # 0 turns the HED jitter off
     stain_bias: float = 0.0
@@ -63,7 +64,8 @@ class PointDataset(Dataset[tuple[torch.Tensor, Target]]):
     def augment(self, sample: PointSample, rng: np.random.Generator) -> PointSample:
         aug = self.augmentation
         if aug.crop_size is not None:
-            sample = random_resized_crop(sample, rng, aug.crop_size, aug.scale_range)
+            sample = random_resized_crop(sample, rng, aug.crop_size, aug.scale_range,
+                                         aug.unscaled)
         if aug.flips:
             sample = random_flip(sample, rng)
         if aug.stain_sigma > 0 or aug.stain_bias > 0:
