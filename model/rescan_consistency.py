@@ -52,15 +52,15 @@ def consistency_loss(crop: dict[str, torch.Tensor],
     B x A anchors (a mean, as the detection loss is), plus the class over the crop's objects,
     each anchor weighted by the crop's p_obj (a mean over that weight). Zero when the twin is
     called exactly as the crop; only the twin's outputs carry a gradient."""
-    det_target = crop["det_logits"].detach().log_softmax(dim=-1)  # (B, A, 2)
-    det = _kl(det_target, twin["det_logits"].log_softmax(dim=-1)).mean()
-    cls_target = crop["cls_logits"].detach().log_softmax(dim=-1)  # (B, A, C)
+    det = _kl(crop["det_logits"], twin["det_logits"]).mean()  # over (B, A)
     weight = crop["p_obj"].detach()  # (B, A)
-    cls_kl = _kl(cls_target, twin["cls_logits"].log_softmax(dim=-1))  # (B, A)
+    cls_kl = _kl(crop["cls_logits"], twin["cls_logits"])  # (B, A)
     cls = (weight * cls_kl).sum() / weight.sum().clamp_min(1.0)
     return det + cls
 
 
-def _kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """KL(p || q) over the last axis, from log-probabilities."""
-    return (log_p.exp() * (log_p - log_q)).sum(dim=-1)
+def _kl(target_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) over the last axis, p from the target's logits (no gradient), q from the
+    others'."""
+    return F.kl_div(logits.log_softmax(dim=-1), target_logits.detach().log_softmax(dim=-1),
+                    reduction="none", log_target=True).sum(dim=-1)
