@@ -75,9 +75,6 @@ class Recipe:
     # share of crops cut at scale 1, their pixels not resampled (model/data/augment.py); 0 (every
     # recipe so far) interpolates nearly every crop, where the engine reads a 0.5 um/px slide as is
     unscaled: float = 0.0
-    # share of resampled crops resampled bicubic, as a scanner's own 0.49-0.51 um/px pixels
-    # often are, rather than bilinear (model/data/augment.py); 0 in every recipe so far
-    bicubic: float = 0.0
     batch_size: int = 4
     epochs: int = 320  # of 29 steps (116 crops, batch 4): 9,280 steps
     # 10x the paper's 1e-4: the small backbone starts from scratch, and the cosine schedule
@@ -178,8 +175,7 @@ def training_dataset(recipe: Recipe, synth_points: Path, he_points: Path | None)
     endonuke = (evenly_spaced(endonuke_split(recipe.endonuke_sign_from_stain)[0],
                               recipe.endonuke_images) if recipe.endonuke_repeats else [])
     augmentation = Augmentation(crop_size=recipe.crop_size, scale_range=recipe.scale_range,
-                                unscaled=recipe.unscaled, bicubic=recipe.bicubic,
-                                stain_sigma=recipe.stain_sigma,
+                                unscaled=recipe.unscaled, stain_sigma=recipe.stain_sigma,
                                 stain_bias=recipe.stain_bias,
                                 degradation=Degradation(recipe.rescan, recipe.blur,
                                                         recipe.sharpen, recipe.jpeg))

@@ -89,9 +89,6 @@ def main() -> int:
     parser.add_argument("--unscaled", type=float, default=Recipe.unscaled, metavar="SHARE",
                         help="this share of crops cut at scale 1, not resampled "
                         "(model/data/augment.py)")
-    parser.add_argument("--bicubic", type=float, default=Recipe.bicubic, metavar="SHARE",
-                        help="this share of resampled crops resampled bicubic, not bilinear "
-                        "(model/data/augment.py)")
     parser.add_argument("--start", type=Path,
                         help="the second stage: train this exported model further with the "
                              f"FURTHER recipe ({FURTHER.epochs} epochs unless --epochs says)")
@@ -104,8 +101,7 @@ def main() -> int:
     first = FURTHER if args.start else Recipe()
     recipe = replace(first, epochs=args.epochs or first.epochs, seed=args.seed,
                      stride=args.stride, input_lowpass_px=args.lowpass,
-                     rescan_consistency=args.rescan_consistency, unscaled=args.unscaled,
-                     bicubic=args.bicubic)
+                     rescan_consistency=args.rescan_consistency, unscaled=args.unscaled)
     recipe = recipe if default else paper_sized(recipe)
     started = time.perf_counter()
     synth, val, he = make_tiles(work, recipe)
@@ -200,7 +196,6 @@ def export(checkpoint: Path, out: Path, threshold: float, notes: dict[str, Any],
                                           "he_tint": recipe.he_tint,
                                           "bcdata_mpp": recipe.bcdata_mpp,
                                           "unscaled": recipe.unscaled,
-                                          "bicubic": recipe.bicubic,
                                           "rescan": recipe.rescan,
                                           "rescan_consistency": recipe.rescan_consistency,
                                           "blur": recipe.blur,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from model.data.augment import GLASS, crop, flip, pad_to_multiple, random_resized_crop
@@ -72,31 +70,6 @@ def test_unscaled_crops_keep_their_pixels_as_they_are_at_the_asked_share() -> No
     # without it a crop is left as it is only when round(32 s) is 32: ln(32.5 / 31.5) / ln 2,
     # 4.5 % of draws here, and 0.9 % at the recipe's 256 px (scale 0.8-1.25)
     assert sum(_is_unresampled(out) for out in resampled) < 40
-
-
-def _edges() -> PointSample:
-    """Stripes 4 px wide of 40 and 200: bilinear stays inside that range, bicubic overshoots it."""
-    stripes = np.where((np.arange(60) // 4) % 2 == 0, 40, 200).astype(np.uint8)
-    image = np.repeat(np.broadcast_to(stripes, (50, 60))[..., None], 3, axis=2)
-    return replace(_sample(), image=np.ascontiguousarray(image))
-
-
-def test_a_share_of_resampled_crops_is_bicubic_with_the_same_points() -> None:
-    def crops(bicubic: float) -> list[PointSample]:
-        return [random_resized_crop(_edges(), np.random.default_rng(seed), out_size=32,
-                                    scale_range=(0.7, 0.9), bicubic=bicubic)
-                for seed in range(200)]
-
-    bilinear, mixed = crops(0.0), crops(0.5)
-    assert all(out.image.min() >= 40 and out.image.max() <= 200 for out in bilinear)
-    overshooting = [out.image.min() < 40 or out.image.max() > 200 for out in mixed]
-    assert 70 < sum(overshooting) < 130
-    for a, b in zip(bilinear, mixed):  # the kernel is drawn after the crop is placed
-        np.testing.assert_array_equal(a.labels, b.labels)
-        np.testing.assert_allclose(a.xy, b.xy)
-    rng = np.random.default_rng(3)  # an unresampled crop stays as it is, whatever the share
-    assert all(_is_unresampled(random_resized_crop(_sample(), rng, 32, (1.0, 1.0), bicubic=1.0))
-               for _ in range(10))
 
 
 def test_flips_mirror_pixels_and_points_exactly() -> None:

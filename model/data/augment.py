@@ -16,10 +16,8 @@ GLASS = 255  # padding looks like empty glass, not like dark tissue
 
 
 def crop(sample: PointSample, x0: int, y0: int, width: int, height: int,
-         out_size: tuple[int, int] | None = None,
-         kernel: Image.Resampling = Image.Resampling.BILINEAR) -> PointSample:
-    """Cut the box [x0, x0+width) x [y0, y0+height), resized to out_size (w, h) with `kernel`
-    if given.
+         out_size: tuple[int, int] | None = None) -> PointSample:
+    """Cut the box [x0, x0+width) x [y0, y0+height), resized to out_size (w, h) if given.
 
     Points outside the box are dropped. A box reaching past the image is padded with glass.
     """
@@ -27,7 +25,7 @@ def crop(sample: PointSample, x0: int, y0: int, width: int, height: int,
     image = _pad_to(sample.image, x0 + width, y0 + height)[y0:y0 + height, x0:x0 + width]
     if (out_w, out_h) != (width, height):
         image = np.asarray(Image.fromarray(image).resize(
-            (out_w, out_h), kernel, reducing_gap=None))
+            (out_w, out_h), Image.Resampling.BILINEAR, reducing_gap=None))
     x, y = sample.xy[:, 0], sample.xy[:, 1]
     # A pixel covers its centre +- 0.5, so the box covers [x0 - 0.5, x0 + width - 0.5).
     inside = (x >= x0 - 0.5) & (x < x0 + width - 0.5) & (y >= y0 - 0.5) & (y < y0 + height - 0.5)
@@ -40,16 +38,13 @@ def crop(sample: PointSample, x0: int, y0: int, width: int, height: int,
 
 def random_resized_crop(sample: PointSample, rng: np.random.Generator, out_size: int,
                         scale_range: tuple[float, float] = (0.8, 1.25),
-                        unscaled: float = 0.0, bicubic: float = 0.0) -> PointSample:
+                        unscaled: float = 0.0) -> PointSample:
     """A square crop of out_size px whose source side is out_size * s, s log-uniform in range;
-    with probability `unscaled`, s = 1: the pixels as they are, not resampled. A resampled crop
-    is bilinear, or with probability `bicubic` bicubic.
+    with probability `unscaled`, s = 1: the pixels as they are, not resampled.
 
     Scales stay near 1 because cell size carries meaning: the model works at one mpp. Without
     `unscaled` nearly every crop is interpolated, while the engine gives a slide at the model's
-    scale to the network as it is (scoring/resample.py). A scanner's own pixels at 0.49 or
-    0.51 um/px come resampled once, often bicubic, and read as they are; bilinear crops are
-    blurrier than those.
+    scale to the network as it is (scoring/resample.py).
     """
     low, high = np.log(scale_range[0]), np.log(scale_range[1])
     if unscaled and rng.random() < unscaled:  # off: the stream as before
@@ -59,10 +54,7 @@ def random_resized_crop(sample: PointSample, rng: np.random.Generator, out_size:
     h, w = sample.image.shape[:2]
     x0 = int(rng.integers(0, max(0, w - side) + 1))
     y0 = int(rng.integers(0, max(0, h - side) + 1))
-    kernel = Image.Resampling.BILINEAR
-    if bicubic and side != out_size and rng.random() < bicubic:  # off: the stream as before
-        kernel = Image.Resampling.BICUBIC
-    return crop(sample, x0, y0, side, side, (out_size, out_size), kernel)
+    return crop(sample, x0, y0, side, side, (out_size, out_size))
 
 
 def flip(sample: PointSample, horizontal: bool, vertical: bool) -> PointSample:

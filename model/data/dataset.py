@@ -24,7 +24,6 @@ class Augmentation:
     crop_size: int | None = 256
     scale_range: tuple[float, float] = (0.8, 1.25)
     unscaled: float = 0.0  # share of crops cut at scale 1, not resampled
-    bicubic: float = 0.0  # share of resampled crops resampled bicubic, not bilinear
     flips: bool = True
     stain_sigma: float = 0.0  # 0 turns the HED jitter off
     stain_bias: float = 0.0
@@ -66,7 +65,7 @@ class PointDataset(Dataset[tuple[torch.Tensor, Target]]):
         aug = self.augmentation
         if aug.crop_size is not None:
             sample = random_resized_crop(sample, rng, aug.crop_size, aug.scale_range,
-                                         aug.unscaled, aug.bicubic)
+                                         aug.unscaled)
         if aug.flips:
             sample = random_flip(sample, rng)
         if aug.stain_sigma > 0 or aug.stain_bias > 0:
