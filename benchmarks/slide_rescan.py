@@ -55,13 +55,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--tps", type=float, default=30.0, help="the slide's true TPS")
     args = parser.parse_args()
-    mpp = 0.5
+    mpp, height = 0.5, args.side * 3 // 4
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source.tiff"
-        truth = write_slide(source, args.side, args.side * 3 // 4, args.tps, args.seed, mpp)
-        print(f"slide {args.side} x {args.side * 3 // 4} at {mpp} um/px, seed {args.seed}: "
-              f"{truth.counts['tumor_pos'] + truth.counts['tumor_neg']} tumour cells, "
-              f"true TPS {truth.tps:.2f}")
+        truth = write_slide(source, args.side, height, args.tps, args.seed, mpp)
+        print(f"slide {args.side} x {height} at {mpp} um/px, seed {args.seed}: "
+              f"{truth.tumour_cells} tumour cells, true TPS {truth.tps:.2f}")
         print(f"{'factor':>7} {'mpp':>7} {'tumour':>7} {'change':>7} {'positive':>8} "
               f"{'change':>7} {'TPS':>6} {'moved':>6}")
         rows = {}
